@@ -1,0 +1,58 @@
+/**
+ * Operating errors: each has a stable code that names what went wrong, and a typed payload.
+ * Codes are mapped to exit codes (CLI) and HTTP statuses (API) only at the edges.
+ * Expected outcomes (a process ran out of budget, was outbid) are values, not errors;
+ * broken invariants are assertions (see assert.ts), not errors.
+ */
+export const ErrorCode = {
+  /** The bytes are not a valid WebAssembly module. */
+  WASM_INVALID: 'E_WASM_INVALID',
+  /** The module imports something the node does not provide. */
+  IMPORT_MISSING: 'E_IMPORT_MISSING',
+  /** The module imports something a guest may never import (the node's private yield). */
+  IMPORT_FORBIDDEN: 'E_IMPORT_FORBIDDEN',
+  /** The module uses a WebAssembly feature the node does not run (threads, GC, ...). */
+  FEATURE_UNSUPPORTED: 'E_FEATURE_UNSUPPORTED',
+  /** The module lacks the export the node needs to start it (`_start`). */
+  EXPORT_MISSING: 'E_EXPORT_MISSING',
+  /** The guest trapped (unreachable, division by zero, out-of-bounds access, ...). */
+  TRAP: 'E_TRAP',
+  /** The guest overflowed the call stack. */
+  STACK_OVERFLOW: 'E_STACK_OVERFLOW',
+  /** The guest tried to grow its memory past its limit. */
+  MEMORY_LIMIT: 'E_MEMORY_LIMIT',
+  /** The guest's suspended stack did not fit the node's save area. */
+  STACK_SAVE_OVERFLOW: 'E_STACK_SAVE_OVERFLOW',
+  /** The process used its whole energy budget. */
+  BUDGET_EXHAUSTED: 'E_BUDGET_EXHAUSTED',
+  /** The process was killed by the operator or the node. */
+  KILLED: 'E_KILLED',
+  /** A bad argument from a user (CLI flag, config value). */
+  BAD_ARGUMENT: 'E_BAD_ARGUMENT',
+  /** A file could not be read. */
+  FILE_UNREADABLE: 'E_FILE_UNREADABLE',
+  /** No such process. */
+  NO_SUCH_PROCESS: 'E_NO_SUCH_PROCESS',
+  /** The node is at its limit of live processes. */
+  PROCESS_LIMIT: 'E_PROCESS_LIMIT',
+  /** A sensor file exists but could not be parsed. */
+  SENSOR_UNREADABLE: 'E_SENSOR_UNREADABLE',
+  /** The node was stopped while the operation was pending. */
+  NODE_STOPPED: 'E_NODE_STOPPED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class MaxwellError<D extends Record<string, unknown> = Record<string, unknown>> extends Error {
+  readonly code: ErrorCode;
+  readonly detail: D;
+  constructor(code: ErrorCode, message: string, detail?: D) {
+    super(message);
+    this.name = 'MaxwellError';
+    this.code = code;
+    this.detail = detail ?? ({} as D);
+  }
+}
+
+export function isMaxwellError(e: unknown, code?: ErrorCode): e is MaxwellError {
+  return e instanceof MaxwellError && (code === undefined || e.code === code);
+}
