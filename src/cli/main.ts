@@ -1,0 +1,66 @@
+/**
+ * The `maxwell` command line: one file per subcommand in src/cli/, each exporting
+ * `run(argv): Promise<number>` (the exit code) and a one-line `summary`.
+ * Operating errors (MaxwellError) are printed with their code and mapped to exit codes here,
+ * at the edge, and nowhere else.
+ */
+import { MaxwellError, ErrorCode } from '../errors.js';
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: () => import('./run.js'),
+  demo: () => import('./demo.js'),
+  calibrate: () => import('./calibrate.js'),
+  sensors: () => import('./sensors.js'),
+  bench: () => import('./bench.js'),
+};
+
+/** Exit codes follow sysexits(3) where one fits. */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.BAD_ARGUMENT: return 64; // EX_USAGE
+    case ErrorCode.FILE_UNREADABLE: return 66; // EX_NOINPUT
+    case ErrorCode.WASM_INVALID:
+    case ErrorCode.IMPORT_MISSING:
+    case ErrorCode.IMPORT_FORBIDDEN:
+    case ErrorCode.FEATURE_UNSUPPORTED:
+    case ErrorCode.EXPORT_MISSING: return 65; // EX_DATAERR
+    default: return 1;
+  }
+}
+
+async function help(): Promise<string> {
+  const lines = ['usage: maxwell <command> [options]', '', 'commands:'];
+  for (const [name, load] of Object.entries(commands)) {
+    const cmd = await load();
+    lines.push(`  ${name.padEnd(11)} ${cmd.summary}`);
+  }
+  lines.push('', 'Run `maxwell <command> --help` for the options of one command.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(await help());
+    return name === undefined ? 64 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    console.error(`maxwell: unknown command '${name}'\n\n${await help()}`);
+    return 64;
+  }
+  try {
+    return await (await load()).run(rest);
+  } catch (err) {
+    if (err instanceof MaxwellError) {
+      console.error(`maxwell ${name}: ${err.code}: ${err.message}`);
+      return exitCodeFor(err.code);
+    }
+    throw err;
+  }
+}
