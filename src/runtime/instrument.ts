@@ -1,0 +1,656 @@
+/**
+ * Instrumentation: rewrite a guest module so that it meters itself and can be preempted.
+ *
+ * What the rewritten module does (docs/design.md explains why each choice was made, with the
+ * measurements behind it):
+ *
+ * 1. Fuel. A mutable i32 global, `__maxwell$fuel`, that no guest instruction references. It is
+ *    exported under `__maxwell_fuel` so that the host can read and refill it; exports are
+ *    visible to the host only, never to the guest's own code, so the guest can neither read
+ *    nor forge its fuel.
+ *
+ * 2. Charge points. The code of each function is cut into regions: the function entry, each
+ *    loop header, and each arm of an `if`. A region's static cost is the sum, from the cost table
+ *    (src/energy/cost-table.ts), of every instruction inside it except those of nested loops
+ *    and if-arms, which are regions of their own. Within a region there is no backward edge
+ *    (every backward branch in structured Wasm targets a loop header), so each instruction runs
+ *    at most once per entry into its region: charging the whole region on entry can overcharge a
+ *    path that leaves early, and can never undercharge. Charging on entry, before the work, also
+ *    closes the "trap at the end of a block" escape of schemes that count after the fact.
+ *
+ *    - Function entry: `if (fuel < cost) yield(cost); fuel -= cost`. This closes recursion and
+ *      call_indirect loops, since every call pays at its callee's entry.
+ *    - Loop header: `if (fuel < cost) <leave the loop>; fuel -= cost`. The call to the host is
+ *      *not* placed in the loop body: a call anywhere in a hot loop, even on a branch that is
+ *      never taken, makes TurboFan spill the loop's values around it (2-3x slower; see
+ *      ../shared/notes/metering-in-v8.md). Instead the check branches out to a block after the
+ *      loop that yields and then re-enters the loop at its header (a `loop`/`block` pair wraps
+ *      the original loop). br_table loops are closed here too: all their back edges go to a
+ *      loop header.
+ *    - If arms, and the code after the end of a labelled block (a join point, where a br_table
+ *      dispatch lands): `fuel -= cost` with no check, so that a path pays for the arm or case
+ *      it runs rather than for all of them. Such code is straight-line, bounded by the size of
+ *      the function, and the next loop header or function entry checks the balance; the
+ *      balance may dip below zero by that much, and the debt is paid first at the next check.
+ *    - Bulk memory (memory.copy, memory.fill, memory.init) and table.grow: charged before the
+ *      operation in proportion to its length, through an internal helper that yields when the
+ *      balance is short, so a 4 GiB fill cannot run on credit.
+ *    - memory.grow: replaced by a call to the host (`__maxwell.grow`), which enforces the
+ *      memory limit and charges per page before it grows anything.
+ *
+ * 3. Preemption. When the balance is short the guest calls `__maxwell.yield(need)`, an import
+ *    that instrumentation adds. Binaryen's Asyncify pass, limited to that one import, lets the
+ *    host unwind the guest's stack into the guest's own memory and rewind it later, so a
+ *    suspended process is just data (its memory and globals) and thousands fit on one thread.
+ *
+ * 4. The save area. Asyncify needs memory for the saved stack. The node appends `reservePages`
+ *    pages to the guest's memory and hides them: `memory.size` reports the guest's size
+ *    without them, and `memory.grow` (done by the host) keeps them at the top. The area holds
+ *    data only while the guest is suspended (when it cannot run) and is zeroed on every resume,
+ *    so a guest that grows into it finds zeroed pages, as Wasm promises. The one deviation from
+ *    the Wasm semantics: an access just past the guest's memory (within the save area) reads or
+ *    writes zeros instead of trapping. It cannot reach another process: each process has its
+ *    own memory.
+ *
+ * Modules that import a memory, table or global, use threads, exceptions, tail calls, GC, or
+ * memory64, or are already asyncified, are refused with E_FEATURE_UNSUPPORTED: each would need
+ * its own metering argument.
+ */
+import binaryen from 'binaryen';
+import { DEFAULT_COSTS, type CostTable } from '../energy/cost-table.js';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { assert } from '../assert.js';
+
+// binaryen.js ships class wrappers (B.Loop.setBody, ...) that its index.d.ts does not declare.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const B = binaryen as typeof binaryen & Record<string, any>;
+type Ref = number;
+
+export const HOST_MODULE = '__maxwell';
+export const FUEL_EXPORT = '__maxwell_fuel';
+export const MEMORY_EXPORT = '__maxwell_memory';
+export const START_EXPORT = '__maxwell_start';
+export const WASM_PAGE_BYTES = 65_536;
+/** The largest memory a 32-bit Wasm memory can have, in pages. */
+export const MAX_WASM_PAGES = 65_536;
+/** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
+export const DEFAULT_RESERVE_PAGES = 16;
+
+const FUEL_GLOBAL = '__maxwell$fuel';
+const YIELD_FN = '__maxwell$yield';
+const GROW_FN = '__maxwell$grow';
+const BULK_MEM_FN = '__maxwell$bulk_mem';
+const BULK_TABLE_FN = '__maxwell$bulk_table';
+
+/**
+ * The features Maxwell runs: what Node 20's V8 ships and Asyncify can transform. binaryen's
+ * `Features.All` must not be used: it would emit encodings (exact imports, compact imports)
+ * that V8 does not read.
+ */
+const SUPPORTED_FEATURES =
+  B.Features.MutableGlobals | B.Features.SignExt | B.Features.NontrappingFPToInt | B.Features.BulkMemory |
+  B.Features.BulkMemoryOpt | B.Features.Multivalue | B.Features.ReferenceTypes | B.Features.SIMD128 |
+  B.Features.ExtendedConst;
+
+export interface InstrumentOptions {
+  costs?: CostTable;
+  reservePages?: number;
+}
+
+export interface ModuleImport {
+  module: string;
+  name: string;
+  kind: string;
+}
+
+export interface InstrumentedModule {
+  /** The rewritten module, ready to compile. */
+  binary: Uint8Array;
+  /** Pages appended for the Asyncify save area, hidden from the guest. */
+  reservePages: number;
+  /** The guest's own initial memory, in pages (without the save area). */
+  guestInitialPages: number;
+  /** The guest's declared maximum memory, in pages, if it declared one. */
+  guestMaxPages: number | undefined;
+  /** Whether the guest had a start section (now exported as START_EXPORT, run by the host). */
+  hasStart: boolean;
+  /** The guest's own imports and exports. */
+  imports: ModuleImport[];
+  exports: string[];
+  stats: { functions: number; loops: number; ifArms: number; joins: number; bulkOps: number };
+}
+
+/** Validate a guest module and rewrite it to meter itself. Throws MaxwellError on bad input. */
+export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): InstrumentedModule {
+  const costs = options.costs ?? DEFAULT_COSTS;
+  const reservePages = options.reservePages ?? DEFAULT_RESERVE_PAGES;
+  assert(Number.isInteger(reservePages) && reservePages >= 1 && reservePages <= 1024, 'reservePages in [1, 1024]');
+
+  // V8 is the judge of validity: it is the engine that will run the module.
+  let compiled: WebAssembly.Module;
+  try {
+    compiled = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    throw new MaxwellError(ErrorCode.WASM_INVALID, `not a valid WebAssembly module: ${(err as Error).message}`);
+  }
+  const imports = WebAssembly.Module.imports(compiled).map((i) => ({ module: i.module, name: i.name, kind: i.kind }));
+  const exports = WebAssembly.Module.exports(compiled).map((e) => e.name);
+  for (const imp of imports) {
+    if (imp.module === HOST_MODULE) {
+      throw new MaxwellError(ErrorCode.IMPORT_FORBIDDEN, `the module imports ${imp.module}.${imp.name}: the ${HOST_MODULE} namespace is the node's own`, { import: `${imp.module}.${imp.name}` });
+    }
+    if (imp.kind === 'memory' || imp.kind === 'table' || imp.kind === 'global' || (imp.kind as string) === 'tag') {
+      throw new MaxwellError(ErrorCode.FEATURE_UNSUPPORTED, `the module imports a ${imp.kind} (${imp.module}.${imp.name}); Maxwell provides only function imports`, { import: `${imp.module}.${imp.name}` });
+    }
+  }
+  for (const name of exports) {
+    if (name.startsWith('__maxwell') || name.startsWith('asyncify_')) {
+      throw new MaxwellError(ErrorCode.FEATURE_UNSUPPORTED, `the module exports '${name}', a name reserved for the node (is it already asyncified?)`, { export: name });
+    }
+  }
+
+  let mod: binaryen.Module;
+  try {
+    mod = B.readBinary(bytes);
+    mod.setFeatures(SUPPORTED_FEATURES);
+  } catch (err) {
+    throw new MaxwellError(ErrorCode.WASM_INVALID, `binaryen could not read the module: ${(err as Error).message}`);
+  }
+  try {
+    return rewrite(mod, costs, reservePages, imports, exports, bytes);
+  } finally {
+    mod.dispose();
+  }
+}
+
+function unsupported(what: string): never {
+  throw new MaxwellError(ErrorCode.FEATURE_UNSUPPORTED, `the module uses ${what}, which Maxwell does not run`, { feature: what });
+}
+
+/** Op code → cost, built once from binaryen's op names. */
+function opCosts(costs: CostTable): { unary: Map<number, number>; binary: Map<number, number> } {
+  const unary = new Map<number, number>();
+  const binary = new Map<number, number>();
+  const b = B as unknown as Record<string, unknown>;
+  for (const [name, value] of Object.entries(b)) {
+    if (typeof value !== 'number' || !/(Int|Float|Vec)(32|64|128)$/.test(name) || /Id$|^_/.test(name)) continue;
+    let cost: number;
+    if (/Vec128$/.test(name)) cost = costs.simd;
+    else if (/^(Div|Rem)/.test(name)) cost = /Float/.test(name) ? costs.floatDiv : costs.intDiv;
+    else if (/^Sqrt/.test(name)) cost = costs.floatDiv;
+    else if (/^(Trunc|Convert|Reinterpret|Promote|Demote|Wrap|Extend)/.test(name) && /To|Int64$|Float/.test(name)) cost = costs.convert;
+    else if (/^Mul/.test(name)) cost = /Float/.test(name) ? costs.floatSimple : costs.intMul;
+    else if (/Float(32|64)$/.test(name)) cost = costs.floatSimple;
+    else cost = costs.intSimple;
+    // binaryen's numbering is per expression class, so a name decides which map it lands in.
+    if (/^(Clz|Ctz|Popcnt|Neg|Abs|Ceil|Floor|Trunc|Nearest|Sqrt|EqZ|Extend|Wrap|Reinterpret|Convert|Promote|Demote|Not|AnyTrue|Splat|AllTrue|Bitmask)/.test(name)) {
+      unary.set(value, cost);
+    } else {
+      binary.set(value, cost);
+    }
+  }
+  return { unary, binary };
+}
+
+/** Child accessors for the expression classes that have children. */
+type Accessor = { get: (e: Ref) => Ref; set: (e: Ref, c: Ref) => void };
+type ListAccessor = { count: (e: Ref) => number; get: (e: Ref, i: number) => Ref; set: (e: Ref, i: number, c: Ref) => void };
+
+function single(cls: unknown, field: string): Accessor {
+  const c = cls as Record<string, (...a: number[]) => number>;
+  const get = c[`get${field}`];
+  const set = c[`set${field}`];
+  assert(typeof get === 'function' && typeof set === 'function', `binaryen accessor ${field}`);
+  return { get: (e) => get(e), set: (e, v) => { set(e, v); } };
+}
+
+const CHILDREN: Map<number, { singles: Accessor[]; list?: ListAccessor }> = (() => {
+  const m = new Map<number, { singles: Accessor[]; list?: ListAccessor }>();
+  const s = (id: number, cls: unknown, ...fields: string[]) => m.set(id, { singles: fields.map((f) => single(cls, f)) });
+  s(B.BreakId, B.Break, 'Condition', 'Value');
+  s(B.SwitchId, B.Switch, 'Condition', 'Value');
+  s(B.LocalSetId, B.LocalSet, 'Value');
+  s(B.GlobalSetId, B.GlobalSet, 'Value');
+  s(B.LoadId, B.Load, 'Ptr');
+  s(B.StoreId, B.Store, 'Ptr', 'Value');
+  s(B.UnaryId, B.Unary, 'Value');
+  s(B.BinaryId, B.Binary, 'Left', 'Right');
+  s(B.SelectId, B.Select, 'IfTrue', 'IfFalse', 'Condition');
+  s(B.DropId, B.Drop, 'Value');
+  s(B.ReturnId, B.Return, 'Value');
+  s(B.SIMDExtractId, B.SIMDExtract, 'Vec');
+  s(B.SIMDReplaceId, B.SIMDReplace, 'Vec', 'Value');
+  s(B.SIMDShuffleId, B.SIMDShuffle, 'Left', 'Right');
+  s(B.SIMDTernaryId, B.SIMDTernary, 'A', 'B', 'C');
+  s(B.SIMDShiftId, B.SIMDShift, 'Vec', 'Shift');
+  s(B.SIMDLoadId, B.SIMDLoad, 'Ptr');
+  s(B.SIMDLoadStoreLaneId, B.SIMDLoadStoreLane, 'Ptr', 'Vec');
+  s(B.MemoryInitId, B.MemoryInit, 'Dest', 'Offset', 'Size');
+  s(B.MemoryCopyId, B.MemoryCopy, 'Dest', 'Source', 'Size');
+  s(B.MemoryFillId, B.MemoryFill, 'Dest', 'Value', 'Size');
+  s(B.RefIsNullId, B.RefIsNull, 'Value');
+  s(B.RefAsId, B.RefAs, 'Value');
+  s(B.RefEqId, B.RefEq, 'Left', 'Right');
+  s(B.TableGetId, B.TableGet, 'Index');
+  s(B.TableSetId, B.TableSet, 'Index', 'Value');
+  s(B.TableGrowId, B.TableGrow, 'Value', 'Delta');
+  s(B.TupleExtractId, B.TupleExtract, 'Tuple');
+  s(B.MemoryGrowId, B.MemoryGrow, 'Delta');
+  const list = (cls: { getNumOperands(e: Ref): number; getOperandAt(e: Ref, i: number): Ref; setOperandAt(e: Ref, i: number, c: Ref): void }): ListAccessor => ({
+    count: (e) => cls.getNumOperands(e),
+    get: (e, i) => cls.getOperandAt(e, i),
+    set: (e, i, c) => cls.setOperandAt(e, i, c),
+  });
+  m.set(B.CallId, { singles: [], list: list(B.Call as never) });
+  m.set(B.CallIndirectId, { singles: [single(B.CallIndirect, 'Target')], list: list(B.CallIndirect as never) });
+  m.set(B.TupleMakeId, { singles: [], list: list(B.TupleMake as never) });
+  m.set(B.BlockId, {
+    singles: [],
+    list: { count: (e) => B.Block.getNumChildren(e), get: (e, i) => B.Block.getChildAt(e, i), set: (e, i, c) => B.Block.setChildAt(e, i, c) },
+  });
+  return m;
+})();
+
+const LEAVES = new Set<number>([
+  B.NopId, B.UnreachableId, B.ConstId, B.LocalGetId, B.GlobalGetId, B.MemorySizeId, B.RefNullId, B.RefFuncId,
+  B.TableSizeId, B.DataDropId,
+]);
+
+const UNSUPPORTED: Map<number, string> = new Map([
+  [B.AtomicRMWId, 'atomics (threads)'], [B.AtomicCmpxchgId, 'atomics (threads)'], [B.AtomicWaitId, 'atomics (threads)'],
+  [B.AtomicNotifyId, 'atomics (threads)'], [B.AtomicFenceId, 'atomics (threads)'],
+  [B.TryId, 'exception handling'], [B.ThrowId, 'exception handling'], [B.RethrowId, 'exception handling'],
+  [B.PopId, 'exception handling'], [(B as unknown as Record<string, number>).TryTableId ?? -1, 'exception handling'],
+  [(B as unknown as Record<string, number>).ThrowRefId ?? -1, 'exception handling'],
+  [(B as unknown as Record<string, number>).TableFillId ?? -1, 'table.fill'],
+  [(B as unknown as Record<string, number>).TableCopyId ?? -1, 'table.copy'],
+  [(B as unknown as Record<string, number>).TableInitId ?? -1, 'table.init'],
+  [(B as unknown as Record<string, number>).ElemDropId ?? -1, 'elem.drop'],
+]);
+
+function rewrite(
+  mod: binaryen.Module,
+  costs: CostTable,
+  reservePages: number,
+  imports: ModuleImport[],
+  exports: string[],
+  original: Uint8Array,
+): InstrumentedModule {
+  // V8 accepted the module; binaryen must too under the features Maxwell runs. A module that
+  // V8 reads but binaryen rejects uses a feature outside that set (tail calls, exceptions, ...).
+  if (!mod.validate()) unsupported('a WebAssembly feature outside the supported set (see docs/design.md)');
+  const ops = opCosts(costs);
+  const memories = readMemorySection(original);
+  if (memories.imported) unsupported('an imported memory');
+  if (memories.count > 1) unsupported('multiple memories');
+  if (memories.shared) unsupported('shared memory (threads)');
+  if (memories.is64) unsupported('memory64');
+  const guestInitialPages = memories.count === 0 ? 0 : memories.initialPages;
+  const guestMaxPages = memories.maxPages;
+
+  if (memories.count === 0) mod.setMemory(0, -1);
+  const memoryName = findMemoryName(mod);
+
+  for (const name of [FUEL_GLOBAL, YIELD_FN, GROW_FN, BULK_MEM_FN, BULK_TABLE_FN]) {
+    if (mod.getFunction(name) !== 0 || mod.getGlobal(name) !== 0) unsupported(`the internal name ${name}`);
+  }
+  mod.addGlobal(FUEL_GLOBAL, B.i32, true, mod.i32.const(0));
+  mod.addFunctionImport(YIELD_FN, HOST_MODULE, 'yield', B.i32, B.none);
+  mod.addFunctionImport(GROW_FN, HOST_MODULE, 'grow', B.i32, B.i32);
+
+  const importedFns = new Set<string>();
+  const functions: Ref[] = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const f = mod.getFunctionByIndex(i);
+    const info = B.getFunctionInfo(f);
+    if (info.module) importedFns.add(info.name);
+    else functions.push(f);
+  }
+
+  const fuel = () => mod.global.get(FUEL_GLOBAL, B.i32);
+  const charge = (cost: number) => mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.i32.const(cost)));
+  const short = (cost: number) => mod.i32.lt_s(fuel(), mod.i32.const(cost));
+  let labelCounter = 0;
+  const fresh = (base: string) => `__maxwell$${base}${labelCounter++}`;
+  const stats = { functions: functions.length, loops: 0, ifArms: 0, joins: 0, bulkOps: 0 };
+
+  const costOf = (e: Ref, id: number): number => {
+    switch (id) {
+      case B.ConstId: return costs.const;
+      case B.LocalGetId: case B.LocalSetId: case B.TupleMakeId: case B.TupleExtractId: return costs.local;
+      case B.GlobalGetId: case B.GlobalSetId: return costs.global;
+      case B.LoadId: return costs.load;
+      case B.StoreId: return costs.store;
+      case B.UnaryId: return ops.unary.get(B.Unary.getOp(e)) ?? costs.intSimple;
+      case B.BinaryId: return ops.binary.get(B.Binary.getOp(e)) ?? costs.intSimple;
+      case B.BlockId: return 0;
+      case B.BreakId: case B.SelectId: case B.DropId: case B.ReturnId: case B.NopId: return costs.control;
+      case B.SwitchId: return costs.control * 2;
+      case B.UnreachableId: return costs.unreachable;
+      case B.MemorySizeId: return costs.memorySize;
+      case B.CallIndirectId: return costs.callIndirect;
+      default:
+        if (id >= B.SIMDExtractId && id <= B.SIMDLoadStoreLaneId) return costs.simd;
+        return costs.table;
+    }
+  };
+
+  interface Region { cost: number }
+
+  const walk = (e: Ref, region: Region): Ref => {
+    const id = B.getExpressionId(e);
+    const bad = UNSUPPORTED.get(id);
+    if (bad !== undefined) unsupported(bad);
+    switch (id) {
+      case B.LoopId: {
+        const inner: Region = { cost: 0 };
+        const body = walk(B.Loop.getBody(e), inner);
+        B.Loop.setBody(e, body);
+        region.cost += costs.control;
+        if (inner.cost > 0) meterLoop(e, inner.cost);
+        return e;
+      }
+      case B.IfId: {
+        B.If.setCondition(e, walk(B.If.getCondition(e), region));
+        region.cost += costs.control;
+        const t = B.If.getIfTrue(e);
+        B.If.setIfTrue(e, walkArm(t));
+        const f = B.If.getIfFalse(e);
+        if (f) B.If.setIfFalse(e, walkArm(f));
+        return e;
+      }
+      case B.BlockId: {
+        // Code after the end of a labelled block is a join point: it is reached by falling
+        // through or by a branch that skipped the rest of the block (a br_table dispatch, for
+        // one). It starts a segment of its own, charged when reached, so that a switch pays for
+        // the case it runs and not for all of them.
+        let segment = region;
+        const splits: Array<{ index: number; seg: Region }> = [];
+        const count = B.Block.getNumChildren(e);
+        for (let i = 0; i < count; i++) {
+          const c = B.Block.getChildAt(e, i);
+          const n = walk(c, segment);
+          if (n !== c) B.Block.setChildAt(e, i, n);
+          if (i + 1 < count && B.getExpressionId(c) === B.BlockId && B.Block.getName(c)) {
+            segment = { cost: 0 };
+            splits.push({ index: i + 1, seg: segment });
+          }
+        }
+        for (let k = splits.length - 1; k >= 0; k--) {
+          const { index, seg } = splits[k]!;
+          if (seg.cost > 0) {
+            B.Block.insertChildAt(e, index, charge(seg.cost));
+            stats.joins++;
+          }
+        }
+        return e;
+      }
+      case B.MemorySizeId:
+        region.cost += costs.memorySize;
+        return mod.i32.sub(e, mod.i32.const(reservePages));
+      case B.MemoryGrowId: {
+        const delta = walk(B.MemoryGrow.getDelta(e), region);
+        region.cost += costs.callHost;
+        return mod.call(GROW_FN, [delta], B.i32);
+      }
+      case B.MemoryFillId: case B.MemoryCopyId: case B.MemoryInitId: {
+        walkChildren(e, id, region);
+        const cls = (id === B.MemoryFillId ? B.MemoryFill : id === B.MemoryCopyId ? B.MemoryCopy : B.MemoryInit) as unknown as {
+          getSize(e: Ref): Ref; setSize(e: Ref, c: Ref): void;
+        };
+        cls.setSize(e, mod.call(BULK_MEM_FN, [cls.getSize(e)], B.i32));
+        stats.bulkOps++;
+        region.cost += costs.control;
+        return e;
+      }
+      case B.TableGrowId: {
+        walkChildren(e, id, region);
+        B.TableGrow.setDelta(e, mod.call(BULK_TABLE_FN, [B.TableGrow.getDelta(e)], B.i32));
+        stats.bulkOps++;
+        region.cost += costs.table;
+        return e;
+      }
+      case B.CallId: {
+        if (B.Call.isReturn(e)) unsupported('tail calls (return_call)');
+        walkChildren(e, id, region);
+        region.cost += importedFns.has(B.Call.getTarget(e)) ? costs.callHost : costs.call;
+        return e;
+      }
+      case B.CallIndirectId: {
+        if (B.CallIndirect.isReturn(e)) unsupported('tail calls (return_call_indirect)');
+        walkChildren(e, id, region);
+        region.cost += costs.callIndirect;
+        return e;
+      }
+      default: {
+        if (!LEAVES.has(id) && !CHILDREN.has(id)) unsupported(`an instruction binaryen calls #${id} (GC, strings or stack switching)`);
+        walkChildren(e, id, region);
+        region.cost += costOf(e, id);
+        return e;
+      }
+    }
+  };
+
+  const walkChildren = (e: Ref, id: number, region: Region): void => {
+    const acc = CHILDREN.get(id);
+    if (acc === undefined) return;
+    for (const a of acc.singles) {
+      const c = a.get(e);
+      if (c) {
+        const n = walk(c, region);
+        if (n !== c) a.set(e, n);
+      }
+    }
+    if (acc.list) {
+      const count = acc.list.count(e);
+      for (let i = 0; i < count; i++) {
+        const c = acc.list.get(e, i);
+        const n = walk(c, region);
+        if (n !== c) acc.list.set(e, i, n);
+      }
+    }
+  };
+
+  const walkArm = (arm: Ref): Ref => {
+    const r: Region = { cost: 0 };
+    const body = walk(arm, r);
+    stats.ifArms++;
+    if (r.cost === 0) return body;
+    return mod.block(null, [charge(r.cost), body], B.getExpressionType(body));
+  };
+
+  /**
+   * Rewrites `loop $L (T) BODY` in place (its parent keeps pointing at the same node) into
+   *
+   *   loop $re (T)                      ;; the node itself, renamed: re-entry after a yield
+   *     block $out (T)
+   *       block $short
+   *         br $out (loop $L (T) (br_if $short (fuel < cost)) (fuel -= cost) BODY)
+   *       end
+   *       yield(cost)
+   *       br $re
+   *     end
+   *   end
+   *
+   * so that the hot loop $L contains no call, and branches in BODY to $L still go to its header.
+   */
+  const meterLoop = (loop: Ref, cost: number): void => {
+    stats.loops++;
+    const type = B.getExpressionType(loop);
+    let name = B.Loop.getName(loop);
+    if (!name) name = fresh('loop');
+    const re = fresh('re');
+    const out = fresh('out');
+    const shortLabel = fresh('short');
+    const body = B.Loop.getBody(loop);
+    const innerBody = mod.block(null, [mod.br(shortLabel, short(cost)), charge(cost), body], B.getExpressionType(body));
+    const inner = mod.loop(name, innerBody);
+    const concrete = type !== B.none && type !== B.unreachable;
+    const shortChildren = concrete ? [mod.br(out, 0, inner)] : type === B.none ? [inner, mod.br(out)] : [inner];
+    const shortBlock = mod.block(shortLabel, shortChildren, B.none);
+    // A loop that never falls through (type unreachable) gets an untyped block: binaryen infers it.
+    const outType = concrete ? type : type === B.none ? B.none : undefined;
+    const outBlock = mod.block(out, [shortBlock, mod.call(YIELD_FN, [mod.i32.const(cost)], B.none), mod.br(re)], outType);
+    B.Loop.setName(loop, re);
+    B.Loop.setBody(loop, outBlock);
+    B.Expression.finalize(loop);
+  };
+
+  for (const f of functions) {
+    const body = B.Function.getBody(f);
+    const entry: Region = { cost: 0 };
+    const newBody = walk(body, entry);
+    const results = B.Function.getResults(f);
+    const prologue = entry.cost > 0
+      ? [mod.if(short(entry.cost), mod.call(YIELD_FN, [mod.i32.const(entry.cost)], B.none)), charge(entry.cost)]
+      : [];
+    B.Function.setBody(f, mod.block(null, [...prologue, newBody], results));
+  }
+
+  // Internal helpers, added after the walk so that they are not metered themselves.
+  mod.addFunction(BULK_MEM_FN, B.i32, B.i32, [B.i32], mod.block(null, [
+    mod.local.set(1, mod.i32.add(mod.i32.const(costs.bulkBase), mod.i32.shr_u(mod.local.get(0, B.i32), mod.i32.const(costs.bulkBytesPerFuelShift)))),
+    mod.if(mod.i32.lt_s(fuel(), mod.local.get(1, B.i32)), mod.call(YIELD_FN, [mod.local.get(1, B.i32)], B.none)),
+    mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.local.get(1, B.i32))),
+    mod.local.get(0, B.i32),
+  ], B.i32));
+  // Table lengths above 2^24 elements trap anyway (V8 caps tables at 10^7); the cap keeps the
+  // product inside an i32.
+  mod.addFunction(BULK_TABLE_FN, B.i32, B.i32, [B.i32], mod.block(null, [
+    mod.local.set(1, mod.select(
+      mod.i32.gt_u(mod.local.get(0, B.i32), mod.i32.const(1 << 24)),
+      mod.i32.const(1 << 28),
+      mod.i32.add(mod.i32.const(costs.bulkBase), mod.i32.mul(mod.local.get(0, B.i32), mod.i32.const(costs.tableElem))),
+    )),
+    mod.if(mod.i32.lt_s(fuel(), mod.local.get(1, B.i32)), mod.call(YIELD_FN, [mod.local.get(1, B.i32)], B.none)),
+    mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.local.get(1, B.i32))),
+    mod.local.get(0, B.i32),
+  ], B.i32));
+
+  const startRef = mod.getStart();
+  const hasStart = startRef !== 0;
+  if (hasStart) {
+    // A start function runs inside instantiation, where the host cannot suspend it. The host
+    // runs it instead, as the first call of the process, metered and preemptible like the rest.
+    const startName = B.getFunctionInfo(startRef).name;
+    mod.setStart(0);
+    mod.addFunctionExport(startName, START_EXPORT);
+  }
+  mod.addGlobalExport(FUEL_GLOBAL, FUEL_EXPORT);
+  mod.addMemoryExport(memoryName, MEMORY_EXPORT);
+
+  if (!mod.validate()) {
+    throw new Error('instrumentation produced an invalid module (a bug in src/runtime/instrument.ts)');
+  }
+  B.setPassArgument('asyncify-imports', `${HOST_MODULE}.yield`);
+  B.setOptimizeLevel(2);
+  B.setShrinkLevel(0);
+  mod.runPasses(['asyncify']);
+  B.clearPassArguments();
+  const emitted = mod.emitBinary();
+  const binary = patchMemorySection(emitted, guestInitialPages + reservePages);
+  return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, stats };
+}
+
+function findMemoryName(mod: binaryen.Module): string {
+  for (let i = 0; i < mod.getNumExports(); i++) {
+    const info = B.getExportInfo(mod.getExportByIndex(i));
+    if (info.kind === B.ExternalMemory) return info.value;
+  }
+  // No export names the memory: ask binaryen's text form for its internal name.
+  const m = /\(memory \$(\S+)/.exec(mod.emitText());
+  assert(m !== null && m[1] !== undefined, 'a module with a memory has a memory name');
+  return m[1];
+}
+
+// --- The binary's memory section: read limits, and rewrite them after instrumentation. ---
+
+function readLeb(buf: Uint8Array, pos: number): [value: number, next: number] {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = buf[pos++];
+    assert(byte !== undefined, 'LEB128 inside the buffer');
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return [result, pos];
+    shift += 7;
+  }
+}
+
+function writeLeb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
+
+interface Section { id: number; start: number; contentStart: number; end: number }
+
+function sections(buf: Uint8Array): Section[] {
+  const out: Section[] = [];
+  let pos = 8;
+  while (pos < buf.length) {
+    const id = buf[pos]!;
+    const [size, contentStart] = readLeb(buf, pos + 1);
+    out.push({ id, start: pos, contentStart, end: contentStart + size });
+    pos = contentStart + size;
+  }
+  return out;
+}
+
+interface MemoryLimits { count: number; imported: boolean; shared: boolean; is64: boolean; initialPages: number; maxPages: number | undefined }
+
+/** Reads the guest's memory declaration straight from its binary (binaryen.js does not expose the maximum). */
+export function readMemorySection(buf: Uint8Array): MemoryLimits {
+  const limits: MemoryLimits = { count: 0, imported: false, shared: false, is64: false, initialPages: 0, maxPages: undefined };
+  for (const s of sections(buf)) {
+    if (s.id === 2) {
+      // Import section: look for memory imports (kind 2).
+      let [n, pos] = readLeb(buf, s.contentStart);
+      for (let i = 0; i < n; i++) {
+        let len: number;
+        [len, pos] = readLeb(buf, pos); pos += len;
+        [len, pos] = readLeb(buf, pos); pos += len;
+        const kind = buf[pos++]!;
+        if (kind === 0) { [, pos] = readLeb(buf, pos); }
+        else if (kind === 1) { pos++; const flags = buf[pos++]!; [, pos] = readLeb(buf, pos); if (flags & 1) [, pos] = readLeb(buf, pos); }
+        else if (kind === 2) { limits.imported = true; return limits; }
+        else if (kind === 3) { pos += 2; }
+        else return limits;
+      }
+    }
+    if (s.id === 5) {
+      let pos: number;
+      [limits.count, pos] = readLeb(buf, s.contentStart);
+      if (limits.count >= 1) {
+        const flags = buf[pos++]!;
+        limits.shared = (flags & 2) !== 0;
+        limits.is64 = (flags & 4) !== 0;
+        [limits.initialPages, pos] = readLeb(buf, pos);
+        if (flags & 1) [limits.maxPages] = readLeb(buf, pos);
+      }
+    }
+  }
+  return limits;
+}
+
+/**
+ * Sets the (single) memory's limits to `initialPages` with no maximum: the host enforces the
+ * guest's declared maximum and the node's limit in its grow handler, and the save area must fit
+ * above the guest's own pages even when the guest declared initial == maximum.
+ */
+function patchMemorySection(buf: Uint8Array, initialPages: number): Uint8Array {
+  const mem = sections(buf).find((s) => s.id === 5);
+  assert(mem !== undefined, 'instrumented module has a memory section');
+  const content = [1, 0x00, ...writeLeb(initialPages)];
+  const section = [5, ...writeLeb(content.length), ...content];
+  const out = new Uint8Array(buf.length - (mem.end - mem.start) + section.length);
+  out.set(buf.subarray(0, mem.start), 0);
+  out.set(section, mem.start);
+  out.set(buf.subarray(mem.end), mem.start + section.length);
+  return out;
+}

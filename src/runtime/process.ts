@@ -1,0 +1,363 @@
+/**
+ * A process: one instance of an instrumented module, run in slices of fuel on whatever thread
+ * owns it, suspended and resumed through Asyncify.
+ *
+ * Lifecycle:  ready ──run──► running ──yield──► suspended ──run──► running ... ──► dead
+ * A dead process has an `exit`: a normal return or proc_exit (reason "exit"), a trap, apoptosis
+ * (it could not pay for the fuel it needed), or a kill.
+ *
+ * The fuel protocol with the instrumented guest (see instrument.ts):
+ *  - the host sets the fuel global to the slice it grants, then calls (or rewinds) the guest;
+ *  - the guest charges regions as it enters them and calls `yield(need)` when the balance is
+ *    below `need`;
+ *  - in `yield`, the host accounts what was used, then decides: refill and return (keep
+ *    running), unwind (suspend), or throw (kill). A refill is always at least `need`, so the
+ *    guest never runs a region it has not paid for;
+ *  - nothing is granted beyond the process's budget: if the budget cannot cover `need`, the
+ *    process dies of apoptosis before the region runs. So a process never uses more fuel than
+ *    its budget.
+ */
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { assert } from '../assert.js';
+import { DEFAULT_COSTS, type CostTable } from '../energy/cost-table.js';
+import { FUEL_EXPORT, HOST_MODULE, MAX_WASM_PAGES, MEMORY_EXPORT, START_EXPORT, WASM_PAGE_BYTES } from './instrument.js';
+import type { CompiledModule } from './module.js';
+import { Capture, ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
+import { ABI_MODULE, abiImports } from './abi.js';
+
+export type ExitReason = 'exit' | 'trap' | 'apoptosis' | 'killed' | 'invalid';
+
+export interface ProcessExit {
+  reason: ExitReason;
+  /** The exit code for reason "exit"; null otherwise. */
+  code: number | null;
+  /** The stable error code for anything but a clean exit. */
+  errorCode: ErrorCode | null;
+  message: string;
+}
+
+export type ProcessState = 'ready' | 'running' | 'suspended' | 'dead';
+
+export interface SpawnOptions {
+  pid: number;
+  /** The most fuel the process may ever burn; Infinity for none. */
+  budgetFuel: number;
+  /** The most memory the guest may have, in 64 KiB pages (save area not included). */
+  memoryLimitPages: number;
+  args?: readonly string[];
+  env?: readonly string[];
+  stdin?: Uint8Array;
+  /** Bytes of stdout and of stderr kept; the rest is counted, not kept. */
+  captureLimitBytes?: number;
+  /** The export to run; `_start` for a WASI command. */
+  entry?: string;
+  /** Arguments for the entry (a benchmark kernel's parameters). */
+  entryArgs?: readonly number[];
+  costs?: CostTable;
+}
+
+/** What the scheduler wants when a running process runs out of its slice. */
+export type SliceDecision = 'continue' | 'suspend';
+
+export type SliceOutcome =
+  | { kind: 'yielded' }
+  | { kind: 'dead'; exit: ProcessExit };
+
+const ASYNCIFY_NORMAL = 0;
+const ASYNCIFY_UNWINDING = 1;
+const ASYNCIFY_REWINDING = 2;
+
+/** Thrown from a host import to end the process; never escapes runSlice. */
+class Terminate {
+  constructor(readonly exit: ProcessExit) {}
+}
+
+interface Exports {
+  [FUEL_EXPORT]: WebAssembly.Global;
+  [MEMORY_EXPORT]: WebAssembly.Memory;
+  asyncify_start_unwind(ptr: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(ptr: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+  [name: string]: unknown;
+}
+
+export const DEFAULT_CAPTURE_BYTES = 1 << 20;
+/** A slice larger than this would risk the i32 fuel counter; the scheduler never asks for more. */
+export const MAX_SLICE_FUEL = 1 << 30;
+
+export class Process {
+  readonly pid: number;
+  readonly stdout: Capture;
+  readonly stderr: Capture;
+  state: ProcessState = 'ready';
+  exit: ProcessExit | null = null;
+  /** Fuel burnt so far, slices already accounted. */
+  fuelUsed = 0;
+  /** Times this process was suspended and resumed. */
+  switches = 0;
+  /** Called when a slice runs out; the scheduler decides. Defaults to suspending. */
+  onSliceEnd: () => SliceDecision = () => 'suspend';
+
+  private readonly budgetFuel: number;
+  private readonly memoryLimitPages: number;
+  private readonly reservePages: number;
+  private readonly guestMaxPages: number;
+  private readonly costs: CostTable;
+  private readonly exports: Exports;
+  private readonly fuel: WebAssembly.Global;
+  private readonly memory: WebAssembly.Memory;
+  /** The exports still to run, in order: the start section (if any), then the entry. */
+  private readonly calls: Array<{ name: string; args: readonly number[] }>;
+  /** The fuel granted for the slice now running (what the fuel global was set to). */
+  private granted = 0;
+  /** Fuel the guest asked for at the yield where it was suspended. */
+  private pendingNeed = 0;
+  private sliceFuel = 0;
+  private killRequest: ProcessExit | null = null;
+  private dataPtr = 0;
+
+  constructor(compiled: CompiledModule, options: SpawnOptions) {
+    this.pid = options.pid;
+    this.budgetFuel = options.budgetFuel;
+    this.memoryLimitPages = options.memoryLimitPages;
+    this.reservePages = compiled.info.reservePages;
+    this.guestMaxPages = Math.min(compiled.info.guestMaxPages ?? MAX_WASM_PAGES, MAX_WASM_PAGES - this.reservePages);
+    this.costs = options.costs ?? DEFAULT_COSTS;
+    const capture = options.captureLimitBytes ?? DEFAULT_CAPTURE_BYTES;
+    this.stdout = new Capture(capture);
+    this.stderr = new Capture(capture);
+    assert(options.budgetFuel >= 0, 'budget is not negative');
+
+    if (compiled.info.guestInitialPages > options.memoryLimitPages) {
+      throw new MaxwellError(ErrorCode.MEMORY_LIMIT, `the module starts with ${compiled.info.guestInitialPages} pages of memory; the limit is ${options.memoryLimitPages}`, {
+        pages: compiled.info.guestInitialPages, limitPages: options.memoryLimitPages,
+      });
+    }
+    const entry = options.entry ?? '_start';
+    if (!compiled.info.exports.includes(entry)) {
+      throw new MaxwellError(ErrorCode.EXPORT_MISSING, `the module does not export '${entry}'`, { export: entry });
+    }
+    this.calls = [{ name: entry, args: options.entryArgs ?? [] }];
+    if (compiled.info.hasStart) this.calls.unshift({ name: START_EXPORT, args: [] });
+
+    const memoryRef = () => this.memory;
+    const ioCtx = {
+      memory: memoryRef,
+      chargeIo: (bytes: number) => this.chargeHost(this.costs.callHost + (bytes >>> this.costs.ioBytesPerFuelShift)),
+    };
+    const imports: WebAssembly.Imports = {
+      [HOST_MODULE]: {
+        yield: (need: number) => this.onYield(need),
+        grow: (deltaPages: number) => this.onGrow(deltaPages >>> 0),
+      },
+      [WASI_MODULE]: wasiImports({
+        ...ioCtx,
+        args: options.args ?? ['agent'],
+        env: options.env ?? [],
+        stdin: options.stdin ?? new Uint8Array(0),
+        stdout: this.stdout,
+        stderr: this.stderr,
+      }),
+      [ABI_MODULE]: abiImports({ ...ioCtx, log: (bytes) => { this.stderr.push(bytes); this.stderr.push(NEWLINE); } }),
+    };
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(compiled.wasm, imports);
+    } catch (err) {
+      if (err instanceof WebAssembly.LinkError) {
+        throw new MaxwellError(ErrorCode.IMPORT_MISSING, `cannot link the module: ${err.message}`);
+      }
+      if (err instanceof WebAssembly.RuntimeError) {
+        // An active data or element segment out of bounds traps during instantiation.
+        throw new MaxwellError(ErrorCode.TRAP, `the module trapped while being instantiated: ${err.message}`);
+      }
+      throw err;
+    }
+    this.exports = instance.exports as unknown as Exports;
+    this.fuel = this.exports[FUEL_EXPORT];
+    this.memory = this.exports[MEMORY_EXPORT];
+  }
+
+  /** Fuel left in the budget, slices already accounted. */
+  get budgetLeftFuel(): number {
+    return this.budgetFuel - this.fuelUsed;
+  }
+
+  /** Fuel burnt, including the slice now running (for a live view from inside a host call). */
+  get fuelUsedNow(): number {
+    return this.state === 'running' ? this.fuelUsed + this.granted - (this.fuel.value as number) : this.fuelUsed;
+  }
+
+  get memoryPages(): number {
+    return this.memory.buffer.byteLength / WASM_PAGE_BYTES - this.reservePages;
+  }
+
+  /** Ask the process to die at its next yield (or now, if it is not running). */
+  kill(exit: ProcessExit): void {
+    if (this.state === 'dead') return;
+    if (this.state === 'running') {
+      this.killRequest = exit;
+      return;
+    }
+    this.die(exit);
+  }
+
+  /**
+   * Run the process for up to `sliceFuel` fuel (more slices if `onSliceEnd` says continue).
+   * Returns when it is suspended or dead. Never throws for anything the guest does.
+   */
+  runSlice(sliceFuel: number): SliceOutcome {
+    assert(this.state === 'ready' || this.state === 'suspended', `runSlice on a ${this.state} process`);
+    assert(sliceFuel > 0 && sliceFuel <= MAX_SLICE_FUEL, 'slice in (0, MAX_SLICE_FUEL]');
+    this.sliceFuel = sliceFuel;
+    const resuming = this.state === 'suspended';
+    const need = resuming ? this.pendingNeed : 0;
+    if (this.budgetLeftFuel < Math.max(need, 1)) {
+      return this.die(this.apoptosis(need));
+    }
+    this.grant(Math.max(sliceFuel, need));
+    this.state = 'running';
+    try {
+      if (resuming) {
+        this.switches++;
+        this.exports.asyncify_start_rewind(this.dataPtr);
+      }
+      for (;;) {
+        const call = this.calls[0];
+        assert(call !== undefined, 'a running process has a call to make');
+        (this.exports[call.name] as (...a: number[]) => unknown)(...call.args);
+        if (this.exports.asyncify_get_state() === ASYNCIFY_UNWINDING) {
+          this.exports.asyncify_stop_unwind();
+          this.state = 'suspended';
+          return { kind: 'yielded' };
+        }
+        this.calls.shift();
+        if (this.calls.length === 0) {
+          return this.die({ reason: 'exit', code: 0, errorCode: null, message: 'returned from its entry' });
+        }
+      }
+    } catch (err) {
+      return this.die(this.exitFor(err));
+    }
+  }
+
+  private grant(fuel: number): void {
+    const granted = Math.min(fuel, this.budgetLeftFuel, MAX_SLICE_FUEL);
+    this.granted = granted;
+    this.fuel.value = granted;
+  }
+
+  /** Folds the running slice's consumption into fuelUsed and restarts the slice at 0 used. */
+  private account(): void {
+    const left = this.fuel.value as number;
+    this.fuelUsed += this.granted - left;
+    this.granted = left;
+  }
+
+  private onYield(need: number): void {
+    if (this.exports.asyncify_get_state() === ASYNCIFY_REWINDING) {
+      // Back from a suspension: the stack is rebuilt and the fuel was granted in runSlice.
+      this.exports.asyncify_stop_rewind();
+      return;
+    }
+    this.account();
+    if (this.killRequest !== null) throw new Terminate(this.killRequest);
+    if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
+    if (this.onSliceEnd() === 'continue') {
+      this.grant(Math.max(this.sliceFuel, need));
+      return;
+    }
+    // Suspend: unwind the stack into the save area at the top of memory. Its header holds the
+    // current and the end position of the saved data (Asyncify's layout).
+    this.pendingNeed = need;
+    this.dataPtr = (this.memory.buffer.byteLength / WASM_PAGE_BYTES - this.reservePages) * WASM_PAGE_BYTES;
+    const view = new Int32Array(this.memory.buffer, this.dataPtr, 2);
+    view[0] = this.dataPtr + 8;
+    view[1] = this.dataPtr + this.reservePages * WASM_PAGE_BYTES;
+    this.exports.asyncify_start_unwind(this.dataPtr);
+  }
+
+  /** Host-side charges (I/O, growth): applied before the work, refused beyond the budget. */
+  private chargeHost(cost: number): void {
+    const left = this.fuel.value as number;
+    const usedAfter = this.fuelUsed + this.granted - left + cost;
+    if (usedAfter > this.budgetFuel) throw new Terminate(this.apoptosis(cost));
+    this.fuel.value = left - cost;
+  }
+
+  /** memory.grow, done by the host so that the save area stays on top and the limit holds. */
+  private onGrow(deltaPages: number): number {
+    const oldPages = this.memoryPages;
+    if (deltaPages === 0) return oldPages;
+    const newPages = oldPages + deltaPages;
+    // Past the guest's own declared maximum, Wasm says grow fails with -1: the guest handles it.
+    if (newPages > this.guestMaxPages) return -1;
+    if (newPages > this.memoryLimitPages) {
+      throw new Terminate({
+        reason: 'trap',
+        code: null,
+        errorCode: ErrorCode.MEMORY_LIMIT,
+        message: `memory.grow to ${newPages} pages (${(newPages * WASM_PAGE_BYTES) / 2 ** 20} MiB) is past the limit of ${this.memoryLimitPages} pages`,
+      });
+    }
+    this.chargeHost(this.costs.memoryGrowBase + this.costs.memoryGrowPerPage * deltaPages);
+    try {
+      this.memory.grow(deltaPages);
+    } catch {
+      return -1; // the host could not map the memory: Wasm's answer is -1
+    }
+    // The old save area is now guest memory, which Wasm promises is zeroed; it may hold the
+    // bytes of an earlier suspension.
+    const exposedBytes = Math.min(deltaPages, this.reservePages) * WASM_PAGE_BYTES;
+    new Uint8Array(this.memory.buffer, oldPages * WASM_PAGE_BYTES, exposedBytes).fill(0);
+    return oldPages;
+  }
+
+  private apoptosis(needFuel: number): ProcessExit {
+    return {
+      reason: 'apoptosis',
+      code: null,
+      errorCode: ErrorCode.BUDGET_EXHAUSTED,
+      message: `energy budget exhausted: needed ${needFuel} more fuel with ${Math.max(0, this.budgetLeftFuel)} left of ${this.budgetFuel}`,
+    };
+  }
+
+  private exitFor(err: unknown): ProcessExit {
+    if (err instanceof ProcExit) return { reason: 'exit', code: err.code, errorCode: null, message: `proc_exit(${err.code})` };
+    if (err instanceof Terminate) return err.exit;
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      return { reason: 'trap', code: null, errorCode: ErrorCode.STACK_OVERFLOW, message: `stack overflow: ${err.message}` };
+    }
+    if (err instanceof WebAssembly.RuntimeError) {
+      let unwinding = false;
+      try {
+        unwinding = this.exports.asyncify_get_state() === ASYNCIFY_UNWINDING;
+      } catch { /* the instance is beyond asking */ }
+      if (unwinding) {
+        return { reason: 'trap', code: null, errorCode: ErrorCode.STACK_SAVE_OVERFLOW, message: `the stack did not fit the ${this.reservePages * 64} KiB save area while suspending` };
+      }
+      return { reason: 'trap', code: null, errorCode: ErrorCode.TRAP, message: err.message };
+    }
+    if (err instanceof MaxwellError) return { reason: 'trap', code: null, errorCode: err.code, message: err.message };
+    // Anything else is a bug in a host function, not the guest's doing: crash loudly.
+    throw err;
+  }
+
+  private die(exit: ProcessExit): SliceOutcome {
+    if (this.state === 'running') {
+      const left = this.fuel.value as number;
+      this.fuelUsed += this.granted - left;
+      this.granted = 0;
+    }
+    this.state = 'dead';
+    this.exit = exit;
+    // Unchecked charges (if-arms, join points) may overdraw by straight-line code between two
+    // checks; anything near a whole slice past the budget means the meter leaked.
+    assert(this.fuelUsed <= this.budgetFuel + MAX_SLICE_FUEL, `process ${this.pid} used ${this.fuelUsed} fuel, past its budget of ${this.budgetFuel}`);
+    return { kind: 'dead', exit };
+  }
+}
+
+const NEWLINE = new Uint8Array([10]);
