@@ -38,11 +38,20 @@ export const PROVIDED_IMPORTS: ReadonlyMap<string, ReadonlySet<string>> = new Ma
   [ABI_MODULE, new Set(ABI_FUNCTIONS)],
 ]);
 
-export async function compileModule(bytes: Uint8Array, options: InstrumentOptions = {}): Promise<CompiledModule> {
+export interface CompileOptions extends InstrumentOptions {
+  /**
+   * Extra host functions an embedder provides (module → names), like a Wasmtime Linker's
+   * definitions. The process must then be spawned with matching `hostImports`. Host functions
+   * run unmetered except for the host-call charge; they must not re-enter the guest.
+   */
+  extraImports?: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export async function compileModule(bytes: Uint8Array, options: CompileOptions = {}): Promise<CompiledModule> {
   const started = performance.now();
   const inst = instrument(bytes, options);
   for (const imp of inst.imports) {
-    if (!PROVIDED_IMPORTS.get(imp.module)?.has(imp.name)) {
+    if (!PROVIDED_IMPORTS.get(imp.module)?.has(imp.name) && !options.extraImports?.get(imp.module)?.has(imp.name)) {
       throw new MaxwellError(ErrorCode.IMPORT_MISSING, `the module imports ${imp.module}.${imp.name}, which the node does not provide`, { import: `${imp.module}.${imp.name}` });
     }
   }

@@ -54,6 +54,8 @@ export interface SpawnOptions {
   /** Arguments for the entry (a benchmark kernel's parameters). */
   entryArgs?: readonly number[];
   costs?: CostTable;
+  /** Host functions for imports declared with CompileOptions.extraImports (module → name → fn). */
+  hostImports?: Record<string, Record<string, (...args: never[]) => unknown>>;
 }
 
 /** What the scheduler wants when a running process runs out of its slice. */
@@ -97,6 +99,8 @@ export class Process {
   fuelUsed = 0;
   /** Times this process was suspended and resumed. */
   switches = 0;
+  /** What the last completed export call returned (for entries other than `_start`). */
+  result: unknown = undefined;
   /** Called when a slice runs out; the scheduler decides. Defaults to suspending. */
   onSliceEnd: () => SliceDecision = () => 'suspend';
 
@@ -148,6 +152,7 @@ export class Process {
       chargeIo: (bytes: number) => this.chargeHost(this.costs.callHost + (bytes >>> this.costs.ioBytesPerFuelShift)),
     };
     const imports: WebAssembly.Imports = {
+      ...options.hostImports,
       [HOST_MODULE]: {
         yield: (need: number) => this.onYield(need),
         grow: (deltaPages: number) => this.onGrow(deltaPages >>> 0),
@@ -227,13 +232,14 @@ export class Process {
       for (;;) {
         const call = this.calls[0];
         assert(call !== undefined, 'a running process has a call to make');
-        (this.exports[call.name] as (...a: number[]) => unknown)(...call.args);
+        const result = (this.exports[call.name] as (...a: number[]) => unknown)(...call.args);
         if (this.exports.asyncify_get_state() === ASYNCIFY_UNWINDING) {
           this.exports.asyncify_stop_unwind();
           this.state = 'suspended';
           return { kind: 'yielded' };
         }
         this.calls.shift();
+        this.result = result;
         if (this.calls.length === 0) {
           return this.die({ reason: 'exit', code: 0, errorCode: null, message: 'returned from its entry' });
         }
