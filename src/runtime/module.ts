@@ -3,8 +3,10 @@
  * A compiled module is plain data that can be posted to a worker (V8 shares the code).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { instrument, type InstrumentOptions, type ModuleImport } from './instrument.js';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_RESERVE_PAGES, INSTRUMENTATION_VERSION, instrument, type InstrumentOptions, type ModuleImport } from './instrument.js';
+import { DEFAULT_COSTS } from '../energy/cost-table.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { WASI_MODULE } from './wasi.js';
 import { ABI_MODULE, ABI_FUNCTIONS } from './abi.js';
@@ -45,16 +47,56 @@ export interface CompileOptions extends InstrumentOptions {
    * run unmetered except for the host-call charge; they must not re-enter the guest.
    */
   extraImports?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * A directory for instrumented modules, keyed by the guest's hash, the cost table, the save
+   * area and the instrumentation version (instrumenting runs Asyncify: hundreds of ms for a
+   * small module, so the node does it once per module, like Wasmtime's compilation cache).
+   */
+  cacheDir?: string;
+}
+
+function cacheKey(bytes: Uint8Array, options: InstrumentOptions): string {
+  return createHash('sha256')
+    .update(bytes)
+    .update(JSON.stringify({ v: INSTRUMENTATION_VERSION, costs: options.costs ?? DEFAULT_COSTS, reserve: options.reservePages ?? DEFAULT_RESERVE_PAGES }))
+    .digest('hex');
+}
+
+interface CacheEntry { info: Omit<ModuleInfo, 'instrumentMs'>; binary: Uint8Array }
+
+async function readCache(dir: string, key: string): Promise<CacheEntry | undefined> {
+  try {
+    const [info, binary] = await Promise.all([readFile(join(dir, `${key}.json`), 'utf8'), readFile(join(dir, `${key}.wasm`))]);
+    const parsed = JSON.parse(info) as CacheEntry['info'] & { instrumentedBytes: number };
+    // A torn or foreign entry is ignored and rewritten, never trusted.
+    if (parsed.instrumentedBytes !== binary.length) return undefined;
+    return { info: parsed, binary };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeCache(dir: string, key: string, entry: CacheEntry): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  // Binary first, info last: an entry is only read when its info file exists and agrees.
+  await writeFile(join(dir, `${key}.wasm${tmp}`), entry.binary);
+  await rename(join(dir, `${key}.wasm${tmp}`), join(dir, `${key}.wasm`));
+  await writeFile(join(dir, `${key}.json${tmp}`), JSON.stringify(entry.info));
+  await rename(join(dir, `${key}.json${tmp}`), join(dir, `${key}.json`));
 }
 
 export async function compileModule(bytes: Uint8Array, options: CompileOptions = {}): Promise<CompiledModule> {
   const started = performance.now();
-  const inst = instrument(bytes, options);
-  for (const imp of inst.imports) {
-    if (!PROVIDED_IMPORTS.get(imp.module)?.has(imp.name) && !options.extraImports?.get(imp.module)?.has(imp.name)) {
-      throw new MaxwellError(ErrorCode.IMPORT_MISSING, `the module imports ${imp.module}.${imp.name}, which the node does not provide`, { import: `${imp.module}.${imp.name}` });
-    }
+  const key = options.cacheDir === undefined ? undefined : cacheKey(bytes, options);
+  const cached = key === undefined ? undefined : await readCache(options.cacheDir!, key);
+  if (cached !== undefined) {
+    checkImports(cached.info.imports, options);
+    const wasm = await WebAssembly.compile(cached.binary as Uint8Array<ArrayBuffer>);
+    return { wasm, info: { ...cached.info, instrumentMs: performance.now() - started } };
   }
+  const inst = instrument(bytes, options);
+  checkImports(inst.imports, options);
   const wasm = await WebAssembly.compile(inst.binary as Uint8Array<ArrayBuffer>);
   const info: ModuleInfo = {
     hash: createHash('sha256').update(bytes).digest('hex'),
@@ -68,7 +110,20 @@ export async function compileModule(bytes: Uint8Array, options: CompileOptions =
     instrumentedBytes: inst.binary.length,
     instrumentMs: performance.now() - started,
   };
+  if (key !== undefined) {
+    const { instrumentMs: _, ...rest } = info;
+    // The cache only saves time: a node that cannot write it (a read-only state dir) still runs.
+    await writeCache(options.cacheDir!, key, { info: rest, binary: inst.binary }).catch(() => {});
+  }
   return { wasm, info };
+}
+
+function checkImports(imports: readonly ModuleImport[], options: CompileOptions): void {
+  for (const imp of imports) {
+    if (!PROVIDED_IMPORTS.get(imp.module)?.has(imp.name) && !options.extraImports?.get(imp.module)?.has(imp.name)) {
+      throw new MaxwellError(ErrorCode.IMPORT_MISSING, `the module imports ${imp.module}.${imp.name}, which the node does not provide`, { import: `${imp.module}.${imp.name}` });
+    }
+  }
 }
 
 /** The most bytes a module file may have: a limit on everything, and V8's own is 1 GiB. */

@@ -1,0 +1,27 @@
+/** Shared argument helpers for the subcommands (node:util parseArgs does the parsing). */
+import { ErrorCode, MaxwellError } from '../errors.js';
+
+export function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `--${name} must be a positive number, not '${raw}'`);
+  }
+  return n;
+}
+
+export function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  const n = positiveNumber(name, raw, fallback);
+  if (!Number.isInteger(n)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `--${name} must be an integer, not '${raw}'`);
+  return n;
+}
+
+/** Wraps parseArgs' own errors (unknown option, missing value) as usage errors. */
+export function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof MaxwellError) throw err;
+    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, (err as Error).message);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The executor: many processes multiplexed on one thread.
+ *
+ * A process is not a thread: it is an instance plus its suspended stack (in its own memory),
+ * so switching is an Asyncify unwind of one process and a rewind of the next, a fraction of a
+ * microsecond (docs/design.md has the measurements). Each worker thread of the pool runs one
+ * executor; tests, `maxwell calibrate` and the benchmarks run one directly.
+ *
+ * The policy here is plain round robin over runnable processes, one slice of fuel each. The
+ * kernel replaces the policy with the market (the slot auction) without changing the
+ * mechanism: it decides who gets the next slice; the executor runs it.
+ */
+import { assert } from '../assert.js';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import type { CompiledModule } from './module.js';
+import { MAX_SLICE_FUEL, Process, type ProcessExit, type SpawnOptions } from './process.js';
+
+export interface ExecutorInit {
+  /** Fuel per slice. At ~10^10 fuel per CPU-second here, 5·10^7 is about 5 ms. */
+  sliceFuel: number;
+  /** The most live processes this executor holds. */
+  maxProcesses: number;
+}
+
+export const DEFAULT_SLICE_FUEL = 50_000_000;
+export const DEFAULT_MAX_PROCESSES = 10_000;
+
+export interface Death {
+  process: Process;
+  exit: ProcessExit;
+}
+
+export class Executor {
+  private readonly init: ExecutorInit;
+  private readonly live = new Map<number, Process>();
+  /** Runnable processes in round-robin order: a ring buffer would save a shift; n is small per slice. */
+  private queue: Process[] = [];
+  private head = 0;
+  private deadlineMs = Infinity;
+
+  constructor(init: Partial<ExecutorInit> = {}) {
+    this.init = {
+      sliceFuel: init.sliceFuel ?? DEFAULT_SLICE_FUEL,
+      maxProcesses: init.maxProcesses ?? DEFAULT_MAX_PROCESSES,
+    };
+    assert(this.init.sliceFuel > 0 && this.init.sliceFuel <= MAX_SLICE_FUEL, 'sliceFuel in (0, MAX_SLICE_FUEL]');
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get runnable(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Creates a process (instantiates the module); throws MaxwellError for bad modules or limits. */
+  spawn(compiled: CompiledModule, options: SpawnOptions): Process {
+    if (this.live.size >= this.init.maxProcesses) {
+      throw new MaxwellError(ErrorCode.PROCESS_LIMIT, `this executor holds its limit of ${this.init.maxProcesses} processes`);
+    }
+    assert(!this.live.has(options.pid), `pid ${options.pid} is unique`);
+    const p = new Process(compiled, options);
+    // Keep running inline while nobody else waits and the time window lasts: a suspension
+    // would only be undone at once.
+    p.onSliceEnd = () => (this.runnable > 0 || performance.now() >= this.deadlineMs ? 'suspend' : 'continue');
+    this.live.set(p.pid, p);
+    this.queue.push(p);
+    return p;
+  }
+
+  get(pid: number): Process | undefined {
+    return this.live.get(pid);
+  }
+
+  processes(): IterableIterator<Process> {
+    return this.live.values();
+  }
+
+  /** Ends a process. A running one dies at its next yield; a waiting one at once. */
+  kill(pid: number, exit: ProcessExit): Death | undefined {
+    const p = this.live.get(pid);
+    if (p === undefined) return undefined;
+    p.kill(exit);
+    if (p.state === 'dead') {
+      this.live.delete(pid);
+      return { process: p, exit: p.exit! };
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs slices round robin until `windowMs` has passed or nothing is runnable, so the caller
+   * (a worker's event loop) gets control back regularly. Returns the processes that died.
+   */
+  runFor(windowMs: number): Death[] {
+    const deaths: Death[] = [];
+    this.deadlineMs = performance.now() + windowMs;
+    while (this.runnable > 0 && performance.now() < this.deadlineMs) {
+      const p = this.queue[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (p.state === 'dead') continue; // killed while waiting
+      const outcome = p.runSlice(this.init.sliceFuel);
+      if (outcome.kind === 'dead') {
+        this.live.delete(p.pid);
+        deaths.push({ process: p, exit: outcome.exit });
+      } else {
+        this.queue.push(p);
+      }
+    }
+    this.deadlineMs = Infinity;
+    return deaths;
+  }
+
+  /** Runs until every process is dead (for tests, calibration and one-shot runs). */
+  runToCompletion(): Death[] {
+    const deaths: Death[] = [];
+    while (this.runnable > 0) deaths.push(...this.runFor(1_000));
+    return deaths;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The worker pool: K worker threads (default: one per core), each multiplexing many processes
+ * (see executor.ts). The pool owns the node's process table: pid, worker, state, fuel, and the
+ * final record of each dead process.
+ *
+ * A process stays on the worker it was placed on; the pool places each new process on the
+ * worker with the fewest live processes. (Moving a suspended process is a copy of its memory
+ * and globals; that lands with migration.)
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { assert } from '../assert.js';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import type { CompiledModule } from './module.js';
+import type { ProcessExit, ProcessState, SpawnOptions } from './process.js';
+import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './protocol.js';
+import { DEFAULT_SLICE_FUEL } from './executor.js';
+
+export interface PoolInit {
+  /** Worker threads; default: the number of cores. */
+  workers?: number;
+  sliceFuel?: number;
+  /** How long a worker runs slices before it looks at its messages, in ms. */
+  windowMs?: number;
+  /** How often workers report their process table, in ms. */
+  statsEveryMs?: number;
+  /** The most live processes on the node. */
+  maxProcesses?: number;
+}
+
+export interface ProcessRecord {
+  pid: number;
+  worker: number;
+  state: ProcessState;
+  fuelUsed: number;
+  memoryPages: number;
+  switches: number;
+  spawnedAtMs: number;
+  exit: ProcessExit | null;
+}
+
+interface Pending {
+  spawned: { resolve: (spawnUs: number) => void; reject: (e: Error) => void };
+  done: { resolve: (f: FinishedProcess) => void; reject: (e: Error) => void };
+}
+
+export type PoolSpawnOptions = Omit<SpawnOptions, 'pid'>;
+
+export interface SpawnedProcess {
+  pid: number;
+  /** Microseconds the worker took to create the process (instantiate + setup). */
+  spawnUs: number;
+  /** Resolves when the process dies, with its final record. */
+  done: Promise<FinishedProcess>;
+}
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly init: Required<PoolInit>;
+  private workers: Worker[] = [];
+  private readonly liveCount: number[];
+  private readonly table = new Map<number, ProcessRecord>();
+  private readonly pending = new Map<number, Pending>();
+  private nextPid = 1;
+  private started = false;
+
+  constructor(init: PoolInit = {}) {
+    this.size = init.workers ?? availableParallelism();
+    if (!Number.isInteger(this.size) || this.size < 1 || this.size > 256) {
+      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `workers must be an integer in [1, 256], not ${init.workers}`);
+    }
+    this.init = {
+      workers: this.size,
+      sliceFuel: init.sliceFuel ?? DEFAULT_SLICE_FUEL,
+      windowMs: init.windowMs ?? 5,
+      statsEveryMs: init.statsEveryMs ?? 100,
+      maxProcesses: init.maxProcesses ?? 10_000,
+    };
+    this.liveCount = new Array<number>(this.size).fill(0);
+  }
+
+  async start(): Promise<void> {
+    assert(!this.started, 'start once');
+    this.started = true;
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const w = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs },
+      });
+      ready.push(new Promise((resolve, reject) => {
+        const onMessage = (m: FromWorker) => {
+          if (m.type === 'ready') {
+            w.off('message', onMessage);
+            resolve();
+          }
+        };
+        w.on('message', onMessage);
+        w.once('error', reject);
+      }));
+      w.on('message', (m: FromWorker) => this.onMessage(i, m));
+      w.on('error', (err) => this.onWorkerDeath(i, err));
+      this.workers.push(w);
+    }
+    await Promise.all(ready);
+  }
+
+  async stop(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const [pid, p] of this.pending) {
+      const err = new MaxwellError(ErrorCode.NODE_STOPPED, `the node stopped before process ${pid} finished`);
+      p.spawned.reject(err);
+      p.done.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  /** Places a new process on the least loaded worker. Rejects with the spawn's error code. */
+  async spawn(module: CompiledModule, options: PoolSpawnOptions): Promise<SpawnedProcess> {
+    assert(this.started && this.workers.length > 0, 'the pool is started');
+    const live = this.liveCount.reduce((a, b) => a + b, 0);
+    if (live >= this.init.maxProcesses) {
+      throw new MaxwellError(ErrorCode.PROCESS_LIMIT, `the node holds its limit of ${this.init.maxProcesses} live processes`);
+    }
+    const pid = this.nextPid++;
+    let worker = 0;
+    for (let i = 1; i < this.size; i++) if (this.liveCount[i]! < this.liveCount[worker]!) worker = i;
+    this.liveCount[worker]!++;
+    this.table.set(pid, {
+      pid, worker, state: 'ready', fuelUsed: 0, memoryPages: module.info.guestInitialPages, switches: 0,
+      spawnedAtMs: Date.now(), exit: null,
+    });
+    let spawned!: Pending['spawned'];
+    let done!: Pending['done'];
+    const spawnedP = new Promise<number>((resolve, reject) => { spawned = { resolve, reject }; });
+    const doneP = new Promise<FinishedProcess>((resolve, reject) => { done = { resolve, reject }; });
+    doneP.catch(() => {}); // a caller that never awaits `done` must not crash the node on stop()
+    this.pending.set(pid, { spawned, done });
+    this.post(worker, { type: 'spawn', module, options: { ...options, pid } });
+    const spawnUs = await spawnedP;
+    return { pid, spawnUs, done: doneP };
+  }
+
+  kill(pid: number, message = 'killed by the operator'): void {
+    const r = this.table.get(pid);
+    if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
+    if (r.state === 'dead') return;
+    this.post(r.worker, { type: 'kill', pid, exit: { reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message } });
+  }
+
+  /** The process table, newest first. */
+  list(): ProcessRecord[] {
+    return [...this.table.values()].reverse();
+  }
+
+  get(pid: number): ProcessRecord | undefined {
+    return this.table.get(pid);
+  }
+
+  private post(worker: number, msg: ToWorker): void {
+    this.workers[worker]!.postMessage(msg);
+  }
+
+  private onMessage(worker: number, m: FromWorker): void {
+    switch (m.type) {
+      case 'ready':
+        return;
+      case 'spawned':
+        this.pending.get(m.pid)?.spawned.resolve(m.spawnUs);
+        return;
+      case 'spawn-failed': {
+        const r = this.table.get(m.pid);
+        if (r) {
+          r.state = 'dead';
+          r.exit = { reason: 'invalid', code: null, errorCode: m.code as ErrorCode, message: m.message };
+        }
+        this.liveCount[worker]!--;
+        const p = this.pending.get(m.pid);
+        this.pending.delete(m.pid);
+        const err = new MaxwellError(m.code as ErrorCode, m.message, { pid: m.pid });
+        p?.spawned.reject(err);
+        p?.done.reject(err);
+        return;
+      }
+      case 'exit': {
+        const f = m.process;
+        this.update(f);
+        const r = this.table.get(f.pid);
+        if (r) r.exit = f.exit;
+        this.liveCount[worker]!--;
+        const p = this.pending.get(f.pid);
+        this.pending.delete(f.pid);
+        p?.done.resolve(f);
+        return;
+      }
+      case 'stats':
+        for (const s of m.processes) this.update(s);
+        return;
+    }
+  }
+
+  private update(s: ProcessStats): void {
+    const r = this.table.get(s.pid);
+    if (r === undefined || r.state === 'dead') return;
+    r.state = s.state;
+    r.fuelUsed = s.fuelUsed;
+    r.memoryPages = s.memoryPages;
+    r.switches = s.switches;
+  }
+
+  private onWorkerDeath(worker: number, err: Error): void {
+    // A worker dies only from a bug in Maxwell (guests cannot throw past their process).
+    // Its processes are lost: fail them loudly rather than leave callers waiting.
+    for (const r of this.table.values()) {
+      if (r.worker !== worker || r.state === 'dead') continue;
+      r.state = 'dead';
+      r.exit = { reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message: `worker ${worker} crashed: ${err.message}` };
+      const p = this.pending.get(r.pid);
+      this.pending.delete(r.pid);
+      const e = new Error(`worker ${worker} crashed: ${err.message}`);
+      p?.spawned.reject(e);
+      p?.done.reject(e);
+    }
+  }
+}
