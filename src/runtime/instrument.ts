@@ -72,7 +72,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 1;
+export const INSTRUMENTATION_VERSION = 3;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -97,6 +97,11 @@ const SUPPORTED_FEATURES =
 export interface InstrumentOptions {
   costs?: CostTable;
   reservePages?: number;
+  /**
+   * Run Asyncify so the host can suspend the guest at a yield (default). Without it a yield
+   * can only refill or kill: for measuring the meter alone.
+   */
+  preemptible?: boolean;
 }
 
 export interface ModuleImport {
@@ -119,7 +124,7 @@ export interface InstrumentedModule {
   /** The guest's own imports and exports. */
   imports: ModuleImport[];
   exports: string[];
-  stats: { functions: number; loops: number; ifArms: number; joins: number; bulkOps: number };
+  stats: { functions: number; loops: number; whileLoops: number; ifArms: number; joins: number; bulkOps: number };
 }
 
 /** Validate a guest module and rewrite it to meter itself. Throws MaxwellError on bad input. */
@@ -159,7 +164,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
     throw new MaxwellError(ErrorCode.WASM_INVALID, `binaryen could not read the module: ${(err as Error).message}`);
   }
   try {
-    return rewrite(mod, costs, reservePages, imports, exports, bytes);
+    return rewrite(mod, costs, reservePages, imports, exports, bytes, options.preemptible ?? true);
   } finally {
     mod.dispose();
   }
@@ -277,6 +282,7 @@ function rewrite(
   imports: ModuleImport[],
   exports: string[],
   original: Uint8Array,
+  preemptible: boolean,
 ): InstrumentedModule {
   // V8 accepted the module; binaryen must too under the features Maxwell runs. A module that
   // V8 reads but binaryen rejects uses a feature outside that set (tail calls, exceptions, ...).
@@ -314,7 +320,7 @@ function rewrite(
   const short = (cost: number) => mod.i32.lt_s(fuel(), mod.i32.const(cost));
   let labelCounter = 0;
   const fresh = (base: string) => `__maxwell$${base}${labelCounter++}`;
-  const stats = { functions: functions.length, loops: 0, ifArms: 0, joins: 0, bulkOps: 0 };
+  const stats = { functions: functions.length, loops: 0, whileLoops: 0, ifArms: 0, joins: 0, bulkOps: 0 };
 
   const costOf = (e: Ref, id: number): number => {
     switch (id) {
@@ -346,10 +352,11 @@ function rewrite(
     switch (id) {
       case B.LoopId: {
         const inner: Region = { cost: 0 };
-        const body = walk(B.Loop.getBody(e), inner);
+        const original = B.Loop.getBody(e);
+        const body = isWhileShape(e, original) ? walkWhileBody(original, inner) : walk(original, inner);
         B.Loop.setBody(e, body);
         region.cost += costs.control;
-        if (inner.cost > 0) meterLoop(e, inner.cost);
+        if (inner.cost > 0) meterLoop(e, inner.cost, scratchLocal);
         return e;
       }
       case B.IfId: {
@@ -453,6 +460,33 @@ function rewrite(
     }
   };
 
+  /**
+   * `loop $L (if C (then ... (br $L))))` is how compilers lay out a while loop. Its arm runs on
+   * every iteration but the last, so the arm is charged with the header instead of on its own:
+   * one charge per iteration instead of two, at the price of overcharging the arm once, when
+   * the loop exits.
+   */
+  const isWhileShape = (loop: Ref, body: Ref): boolean => {
+    if (B.getExpressionId(body) !== B.IfId || B.If.getIfFalse(body)) return false;
+    const name = B.Loop.getName(loop);
+    if (!name) return false;
+    let last = B.If.getIfTrue(body);
+    if (B.getExpressionId(last) === B.BlockId) {
+      const n = B.Block.getNumChildren(last);
+      if (n === 0) return false;
+      last = B.Block.getChildAt(last, n - 1);
+    }
+    return B.getExpressionId(last) === B.BreakId && B.Break.getName(last) === name && !B.Break.getCondition(last);
+  };
+
+  const walkWhileBody = (iff: Ref, region: Region): Ref => {
+    B.If.setCondition(iff, walk(B.If.getCondition(iff), region));
+    region.cost += costs.control;
+    B.If.setIfTrue(iff, walk(B.If.getIfTrue(iff), region));
+    stats.whileLoops++;
+    return iff;
+  };
+
   const walkArm = (arm: Ref): Ref => {
     const r: Region = { cost: 0 };
     const body = walk(arm, r);
@@ -476,7 +510,7 @@ function rewrite(
    *
    * so that the hot loop $L contains no call, and branches in BODY to $L still go to its header.
    */
-  const meterLoop = (loop: Ref, cost: number): void => {
+  const meterLoop = (loop: Ref, cost: number, scratch: number): void => {
     stats.loops++;
     const type = B.getExpressionType(loop);
     let name = B.Loop.getName(loop);
@@ -485,7 +519,10 @@ function rewrite(
     const out = fresh('out');
     const shortLabel = fresh('short');
     const body = B.Loop.getBody(loop);
-    const innerBody = mod.block(null, [mod.br(shortLabel, short(cost)), charge(cost), body], B.getExpressionType(body));
+    // t = fuel - cost; if (t < 0) leave; fuel = t. One read of the global per iteration.
+    const check = mod.br(shortLabel, mod.i32.lt_s(mod.local.tee(scratch, mod.i32.sub(fuel(), mod.i32.const(cost)), B.i32), mod.i32.const(0)));
+    const commit = mod.global.set(FUEL_GLOBAL, mod.local.get(scratch, B.i32));
+    const innerBody = mod.block(null, [check, commit, body], B.getExpressionType(body));
     const inner = mod.loop(name, innerBody);
     const concrete = type !== B.none && type !== B.unreachable;
     const shortChildren = concrete ? [mod.br(out, 0, inner)] : type === B.none ? [inner, mod.br(out)] : [inner];
@@ -498,7 +535,11 @@ function rewrite(
     B.Expression.finalize(loop);
   };
 
+  let scratchLocal = -1;
   for (const f of functions) {
+    // One scratch i32 per function for the loop checks; in a function without loops it stays
+    // unused and binaryen's optimiser (run with Asyncify) drops it.
+    scratchLocal = B._BinaryenFunctionAddVar(f, B.i32) as number;
     const body = B.Function.getBody(f);
     const entry: Region = { cost: 0 };
     const newBody = walk(body, entry);
@@ -544,11 +585,13 @@ function rewrite(
   if (!mod.validate()) {
     throw new Error('instrumentation produced an invalid module (a bug in src/runtime/instrument.ts)');
   }
-  B.setPassArgument('asyncify-imports', `${HOST_MODULE}.yield`);
-  B.setOptimizeLevel(2);
-  B.setShrinkLevel(0);
-  mod.runPasses(['asyncify']);
-  B.clearPassArguments();
+  if (preemptible) {
+    B.setPassArgument('asyncify-imports', `${HOST_MODULE}.yield`);
+    B.setOptimizeLevel(2);
+    B.setShrinkLevel(0);
+    mod.runPasses(['asyncify']);
+    B.clearPassArguments();
+  }
   const emitted = mod.emitBinary();
   const binary = patchMemorySection(emitted, guestInitialPages + reservePages);
   return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, stats };

@@ -1,0 +1,59 @@
+/**
+ * `maxwell bench <suite>`: benchmarks. Each compares against a baseline measured in the same
+ * run and reports the ratio; `--out` writes the result with the machine it ran on, for
+ * bench/results/.
+ */
+import { parseArgs } from 'node:util';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { usage } from './args.js';
+
+export const summary = 'run a benchmark suite (runtime) and report figures against a baseline from the same run';
+
+const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick]
+
+suites:
+  runtime   metering overhead (metered ÷ unmetered wall time) on CPU-bound kernels, energy
+            fidelity across kernels and agents, process switch time, spawn time, and the RSS
+            of 1,000 live processes
+
+  --json        print the result as JSON
+  --out FILE    also write the JSON to FILE (commit it under bench/results/)
+  --quick       fewer repetitions (for a smoke test; figures are noisier)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = usage(() => parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const [suite] = positionals;
+  let result: unknown;
+  switch (suite) {
+    case 'runtime': {
+      const { benchRuntime, formatRuntime } = await import('../bench/runtime.js');
+      const r = await benchRuntime({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
+      result = r;
+      if (!values.json) console.log(formatRuntime(r));
+      break;
+    }
+    default:
+      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, suite === undefined ? `missing suite\n\n${HELP}` : `unknown suite '${suite}'\n\n${HELP}`);
+  }
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  if (values.out !== undefined) {
+    await mkdir(dirname(values.out), { recursive: true });
+    await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  return 0;
+}
