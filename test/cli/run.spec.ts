@@ -1,0 +1,122 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(ROOT, 'bin/maxwell.js');
+const run = promisify(execFile);
+
+async function maxwell(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { cwd: cwd ?? ROOT, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('maxwell run', () => {
+  it('runs a WASI command and prints the JSON record the issue specifies', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'mw-'));
+    const r = await maxwell(['run', '--json', '--state', state, join(ROOT, 'agents/build/miner.wasm'), '--', '10']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(j).slice(0, 8), ['pid', 'exit', 'fuel', 'energy_j', 'energy_source', 'energy_basis', 'wall_ms', 'stdout']);
+    assert.equal(j.exit.reason, 'exit');
+    assert.equal(j.exit.code, 0);
+    assert.equal(j.energy_source, 'estimated');
+    assert.ok(j.fuel > 0 && j.energy_j > 0 && j.wall_ms > 0);
+    assert.match(j.stdout, /^miner: nonce=\d+ hash=[0-9a-f]{64} bits=10/);
+  });
+
+  it('ends a looper by apoptosis having used at most its budget', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'mw-'));
+    // A calibration with a known constant makes the budget in fuel exact: 1 nJ per fuel unit.
+    await writeFile(join(state, 'calibration.json'), JSON.stringify({
+      version: 1, jPerFuel: 1e-9, fuelPerCpuSecond: 1e10, pActiveW: 10, basis: 'calibrated', measuredAt: '2026-01-01T00:00:00Z', machine: null,
+    }));
+    const r = await maxwell(['run', '--json', '--budget', '0.05', '--state', state, join(ROOT, 'agents/build/looper.wasm')]);
+    assert.equal(r.code, 3);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.exit.reason, 'apoptosis');
+    assert.equal(j.exit.code, 'E_BUDGET_EXHAUSTED');
+    assert.equal(j.energy_basis, 'calibrated');
+    assert.ok(j.fuel <= 50_000_000 && j.fuel > 49_000_000, `fuel ${j.fuel}`);
+    assert.ok(j.energy_j <= 0.05);
+  });
+
+  it('reports an invalid module as reason "invalid" with E_WASM_INVALID, and a missing file as a usage error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mw-'));
+    const bad = join(dir, 'bad.wasm');
+    await writeFile(bad, Buffer.from('this is not wasm'));
+    const r = await maxwell(['run', '--json', '--state', dir, bad]);
+    assert.equal(r.code, 65);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.exit.reason, 'invalid');
+    assert.equal(j.exit.code, 'E_WASM_INVALID');
+    const missing = await maxwell(['run', join(dir, 'nope.wasm')]);
+    assert.equal(missing.code, 66);
+    assert.match(missing.stderr, /E_FILE_UNREADABLE/);
+  });
+
+  it('rejects bad options with exit 64 and prints help on --help', async () => {
+    assert.equal((await maxwell(['run', '--budget', '-1', 'x.wasm'])).code, 64);
+    assert.equal((await maxwell(['run', '--bogus'])).code, 64);
+    const help = await maxwell(['run', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /usage: maxwell run FILE\.wasm/);
+    const top = await maxwell(['--help']);
+    assert.match(top.stdout, /calibrate/);
+    assert.equal((await maxwell(['frobnicate'])).code, 64);
+  });
+
+  it('human output names the exit and labels energy as estimated', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'mw-'));
+    const r = await maxwell(['run', '--state', state, join(ROOT, 'agents/build/infer.wasm'), '--', '50']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /infer: queries=50/);
+    assert.match(r.stderr, /exited with code 0/);
+    assert.match(r.stderr, /J \(estimated, nominal model\)/);
+  });
+});
+
+describe('maxwell calibrate', () => {
+  it('stores a calibration whose hold-out check is computed from measured CPU time', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'mw-'));
+    const r = await maxwell(['calibrate', '--json', '--seconds', '0.1', '--state', state]);
+    const j = JSON.parse(r.stdout);
+    const stored = JSON.parse(await readFile(join(state, 'calibration.json'), 'utf8'));
+    assert.equal(stored.basis, 'calibrated');
+    assert.equal(stored.kernels.length, 4);
+    assert.ok(stored.fuelPerCpuSecond > 1e8 && stored.fuelPerCpuSecond < 1e12, `fuel/CPU-s ${stored.fuelPerCpuSecond}`);
+    assert.equal(stored.jPerFuel, stored.pActiveW / stored.fuelPerCpuSecond);
+    assert.equal(j.check.name, 'miner');
+    assert.ok(Math.abs(j.check.modelJ / j.check.expectedJ - 1 - j.check.errorPct / 100) < 1e-9);
+    // Exit status says whether the check met the 5% target.
+    assert.equal(r.code, Math.abs(j.check.errorPct) <= 5 ? 0 : 1);
+  });
+});
+
+describe('maxwell demo', () => {
+  it('runs the sample agents: useful ones exit, loopers die of apoptosis', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'mw-'));
+    const r = await maxwell(['demo', '--json', '--state', state]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    const byAgent = (a: string) => j.processes.filter((p: { agent: string }) => p.agent === a);
+    for (const a of ['infer', 'miner', 'churner']) {
+      assert.ok(byAgent(a).length > 0);
+      for (const p of byAgent(a)) assert.equal(p.exit.reason, 'exit', `${a}: ${p.exit.message}`);
+    }
+    for (const p of byAgent('looper')) {
+      assert.equal(p.exit.reason, 'apoptosis');
+      assert.ok(p.energy_j <= p.budget_j + 1e-9);
+    }
+  });
+});
