@@ -72,7 +72,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 3;
+export const INSTRUMENTATION_VERSION = 4;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -80,6 +80,7 @@ export const DEFAULT_RESERVE_PAGES = 16;
 
 const FUEL_GLOBAL = '__maxwell$fuel';
 const YIELD_FN = '__maxwell$yield';
+const REFILL_FN = '__maxwell$refill';
 const GROW_FN = '__maxwell$grow';
 const BULK_MEM_FN = '__maxwell$bulk_mem';
 const BULK_TABLE_FN = '__maxwell$bulk_table';
@@ -124,7 +125,7 @@ export interface InstrumentedModule {
   /** The guest's own imports and exports. */
   imports: ModuleImport[];
   exports: string[];
-  stats: { functions: number; loops: number; whileLoops: number; ifArms: number; joins: number; bulkOps: number };
+  stats: { functions: number; loops: number; whileLoops: number; ifArms: number; joins: number; bulkOps: number; cachedFunctions: number };
 }
 
 /** Validate a guest module and rewrite it to meter itself. Throws MaxwellError on bad input. */
@@ -299,11 +300,12 @@ function rewrite(
   if (memories.count === 0) mod.setMemory(0, -1);
   const memoryName = findMemoryName(mod);
 
-  for (const name of [FUEL_GLOBAL, YIELD_FN, GROW_FN, BULK_MEM_FN, BULK_TABLE_FN]) {
+  for (const name of [FUEL_GLOBAL, YIELD_FN, REFILL_FN, GROW_FN, BULK_MEM_FN, BULK_TABLE_FN]) {
     if (mod.getFunction(name) !== 0 || mod.getGlobal(name) !== 0) unsupported(`the internal name ${name}`);
   }
   mod.addGlobal(FUEL_GLOBAL, B.i32, true, mod.i32.const(0));
   mod.addFunctionImport(YIELD_FN, HOST_MODULE, 'yield', B.i32, B.none);
+  mod.addFunctionImport(REFILL_FN, HOST_MODULE, 'refill', B.i32, B.none);
   mod.addFunctionImport(GROW_FN, HOST_MODULE, 'grow', B.i32, B.i32);
 
   const importedFns = new Set<string>();
@@ -316,11 +318,10 @@ function rewrite(
   }
 
   const fuel = () => mod.global.get(FUEL_GLOBAL, B.i32);
-  const charge = (cost: number) => mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.i32.const(cost)));
   const short = (cost: number) => mod.i32.lt_s(fuel(), mod.i32.const(cost));
   let labelCounter = 0;
   const fresh = (base: string) => `__maxwell$${base}${labelCounter++}`;
-  const stats = { functions: functions.length, loops: 0, whileLoops: 0, ifArms: 0, joins: 0, bulkOps: 0 };
+  const stats = { functions: functions.length, loops: 0, whileLoops: 0, ifArms: 0, joins: 0, bulkOps: 0, cachedFunctions: 0 };
 
   const costOf = (e: Ref, id: number): number => {
     switch (id) {
@@ -331,41 +332,124 @@ function rewrite(
       case B.StoreId: return costs.store;
       case B.UnaryId: return ops.unary.get(B.Unary.getOp(e)) ?? costs.intSimple;
       case B.BinaryId: return ops.binary.get(B.Binary.getOp(e)) ?? costs.intSimple;
-      case B.BlockId: return 0;
       case B.BreakId: case B.SelectId: case B.DropId: case B.ReturnId: case B.NopId: return costs.control;
       case B.SwitchId: return costs.control * 2;
       case B.UnreachableId: return costs.unreachable;
       case B.MemorySizeId: return costs.memorySize;
-      case B.CallIndirectId: return costs.callIndirect;
       default:
         if (id >= B.SIMDExtractId && id <= B.SIMDLoadStoreLaneId) return costs.simd;
         return costs.table;
     }
   };
 
+  /** Calls every direct child of `e` (all expression classes the walker accepts). */
+  const forEachChild = (e: Ref, fn: (child: Ref, isOperand: boolean) => void): void => {
+    const id = B.getExpressionId(e);
+    if (id === B.LoopId) return fn(B.Loop.getBody(e), false);
+    if (id === B.IfId) {
+      fn(B.If.getCondition(e), false);
+      fn(B.If.getIfTrue(e), false);
+      const f = B.If.getIfFalse(e);
+      if (f) fn(f, false);
+      return;
+    }
+    const acc = CHILDREN.get(id);
+    if (acc === undefined) return;
+    // Operands that are evaluated after the fuel cache is written back for a call (see FnCtx).
+    const operand = id === B.CallId || id === B.CallIndirectId || id === B.MemoryGrowId || id === B.TableGrowId ||
+      id === B.MemoryFillId || id === B.MemoryCopyId || id === B.MemoryInitId;
+    for (const a of acc.singles) {
+      const c = a.get(e);
+      if (c) fn(c, operand);
+    }
+    if (acc.list) for (let i = 0; i < acc.list.count(e); i++) fn(acc.list.get(e, i), operand);
+  };
+
+  /** Does the function have a loop, and is any loop inside a call's operands? */
+  const scan = (e: Ref, inOperand: boolean, out: { loops: boolean; loopInOperand: boolean }): void => {
+    if (B.getExpressionId(e) === B.LoopId) {
+      out.loops = true;
+      if (inOperand) out.loopInOperand = true;
+    }
+    forEachChild(e, (c, op) => scan(c, inOperand || op, out));
+  };
+
   interface Region { cost: number }
 
-  const walk = (e: Ref, region: Region): Ref => {
+  /**
+   * How one function keeps its fuel.
+   *  - 'global': every charge reads and writes the fuel global. Used for functions without
+   *    loops, where charges are few (the entry, if-arms).
+   *  - 'cached': the function keeps the balance in a local (a register once compiled), as
+   *    ../shared/notes/metering-in-v8.md recommends for hot loops. The local is loaded from
+   *    the global after the entry charge and after every call, and written back before every
+   *    call (callees and the host charge the global) and on every exit. Returns become
+   *    branches to one exit block so that the write-back cannot be skipped. A trap skips it,
+   *    so the host charges a trapped process its whole granted slice (process.ts).
+   */
+  interface FnCtx {
+    cached: boolean;
+    /** The fuel local (cached mode). */
+    fuelLocal: number;
+    /** Label of the exit block that returns become branches to (cached mode). */
+    exitLabel: string;
+    resultType: number;
+    /** Temporaries for call results in cached mode, one per type. */
+    temps: Map<number, number>;
+    func: Ref;
+  }
+  let fn!: FnCtx;
+
+  const get = () => (fn.cached ? mod.local.get(fn.fuelLocal, B.i32) : fuel());
+  const charge = (cost: number) => (fn.cached
+    ? mod.local.set(fn.fuelLocal, mod.i32.sub(mod.local.get(fn.fuelLocal, B.i32), mod.i32.const(cost)))
+    : mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.i32.const(cost))));
+  const flush = () => mod.global.set(FUEL_GLOBAL, mod.local.get(fn.fuelLocal, B.i32));
+  const reload = () => mod.local.set(fn.fuelLocal, fuel());
+  const temp = (type: number): number => {
+    let t = fn.temps.get(type);
+    if (t === undefined) {
+      t = B._BinaryenFunctionAddVar(fn.func, type) as number;
+      fn.temps.set(type, t);
+    }
+    return t;
+  };
+  /** In cached mode, surrounds a call with the write-back and the reload of the fuel local. */
+  const aroundCall = (call: Ref): Ref => {
+    if (!fn.cached) return call;
+    const type = B.getExpressionType(call);
+    if (type === B.none || type === B.unreachable) return mod.block(null, [flush(), call, reload()], type === B.none ? B.none : undefined);
+    const t = temp(type);
+    return mod.block(null, [flush(), mod.local.set(t, call), reload(), mod.local.get(t, type)], type);
+  };
+
+  /**
+   * `fold`: inside the operands of a call in cached mode, if-arms and join points are charged
+   * with the enclosing region (both arms: an overcharge) rather than on their own, because a
+   * charge made after the write-back that precedes the call would be lost at the reload.
+   */
+  const walk = (e: Ref, region: Region, fold: boolean): Ref => {
     const id = B.getExpressionId(e);
     const bad = UNSUPPORTED.get(id);
     if (bad !== undefined) unsupported(bad);
     switch (id) {
       case B.LoopId: {
+        assert(!fold, 'no loop in call operands of a cached function (scan chose global mode)');
         const inner: Region = { cost: 0 };
         const original = B.Loop.getBody(e);
-        const body = isWhileShape(e, original) ? walkWhileBody(original, inner) : walk(original, inner);
+        const body = isWhileShape(e, original) ? walkWhileBody(original, inner) : walk(original, inner, false);
         B.Loop.setBody(e, body);
         region.cost += costs.control;
-        if (inner.cost > 0) meterLoop(e, inner.cost, scratchLocal);
+        if (inner.cost > 0) meterLoop(e, inner.cost);
         return e;
       }
       case B.IfId: {
-        B.If.setCondition(e, walk(B.If.getCondition(e), region));
+        B.If.setCondition(e, walk(B.If.getCondition(e), region, fold));
         region.cost += costs.control;
         const t = B.If.getIfTrue(e);
-        B.If.setIfTrue(e, walkArm(t));
+        B.If.setIfTrue(e, fold ? walk(t, region, true) : walkArm(t));
         const f = B.If.getIfFalse(e);
-        if (f) B.If.setIfFalse(e, walkArm(f));
+        if (f) B.If.setIfFalse(e, fold ? walk(f, region, true) : walkArm(f));
         return e;
       }
       case B.BlockId: {
@@ -378,9 +462,9 @@ function rewrite(
         const count = B.Block.getNumChildren(e);
         for (let i = 0; i < count; i++) {
           const c = B.Block.getChildAt(e, i);
-          const n = walk(c, segment);
+          const n = walk(c, segment, fold);
           if (n !== c) B.Block.setChildAt(e, i, n);
-          if (i + 1 < count && B.getExpressionId(c) === B.BlockId && B.Block.getName(c)) {
+          if (!fold && i + 1 < count && B.getExpressionId(c) === B.BlockId && B.Block.getName(c)) {
             segment = { cost: 0 };
             splits.push({ index: i + 1, seg: segment });
           }
@@ -394,59 +478,68 @@ function rewrite(
         }
         return e;
       }
+      case B.ReturnId: {
+        walkChildren(e, id, region, fold);
+        region.cost += costs.control;
+        if (!fn.cached) return e;
+        // Every exit must write the cached fuel back: a return becomes a branch to the exit block.
+        const value = B.Return.getValue(e);
+        return value ? mod.br(fn.exitLabel, 0, value) : mod.br(fn.exitLabel);
+      }
       case B.MemorySizeId:
         region.cost += costs.memorySize;
         return mod.i32.sub(e, mod.i32.const(reservePages));
       case B.MemoryGrowId: {
-        const delta = walk(B.MemoryGrow.getDelta(e), region);
+        const delta = walk(B.MemoryGrow.getDelta(e), region, fold || fn.cached);
         region.cost += costs.callHost;
-        return mod.call(GROW_FN, [delta], B.i32);
+        return aroundCall(mod.call(GROW_FN, [delta], B.i32));
       }
       case B.MemoryFillId: case B.MemoryCopyId: case B.MemoryInitId: {
-        walkChildren(e, id, region);
         const cls = (id === B.MemoryFillId ? B.MemoryFill : id === B.MemoryCopyId ? B.MemoryCopy : B.MemoryInit) as unknown as {
           getSize(e: Ref): Ref; setSize(e: Ref, c: Ref): void;
         };
-        cls.setSize(e, mod.call(BULK_MEM_FN, [cls.getSize(e)], B.i32));
+        // The size is evaluated after the write-back that precedes the charging call.
+        walkChildren(e, id, region, fold || fn.cached);
+        cls.setSize(e, aroundCall(mod.call(BULK_MEM_FN, [cls.getSize(e)], B.i32)));
         stats.bulkOps++;
         region.cost += costs.control;
         return e;
       }
       case B.TableGrowId: {
-        walkChildren(e, id, region);
-        B.TableGrow.setDelta(e, mod.call(BULK_TABLE_FN, [B.TableGrow.getDelta(e)], B.i32));
+        walkChildren(e, id, region, fold || fn.cached);
+        B.TableGrow.setDelta(e, aroundCall(mod.call(BULK_TABLE_FN, [B.TableGrow.getDelta(e)], B.i32)));
         stats.bulkOps++;
         region.cost += costs.table;
         return e;
       }
       case B.CallId: {
         if (B.Call.isReturn(e)) unsupported('tail calls (return_call)');
-        walkChildren(e, id, region);
+        walkChildren(e, id, region, fold || fn.cached);
         region.cost += importedFns.has(B.Call.getTarget(e)) ? costs.callHost : costs.call;
-        return e;
+        return aroundCall(e);
       }
       case B.CallIndirectId: {
         if (B.CallIndirect.isReturn(e)) unsupported('tail calls (return_call_indirect)');
-        walkChildren(e, id, region);
+        walkChildren(e, id, region, fold || fn.cached);
         region.cost += costs.callIndirect;
-        return e;
+        return aroundCall(e);
       }
       default: {
         if (!LEAVES.has(id) && !CHILDREN.has(id)) unsupported(`an instruction binaryen calls #${id} (GC, strings or stack switching)`);
-        walkChildren(e, id, region);
+        walkChildren(e, id, region, fold);
         region.cost += costOf(e, id);
         return e;
       }
     }
   };
 
-  const walkChildren = (e: Ref, id: number, region: Region): void => {
+  const walkChildren = (e: Ref, id: number, region: Region, fold: boolean): void => {
     const acc = CHILDREN.get(id);
     if (acc === undefined) return;
     for (const a of acc.singles) {
       const c = a.get(e);
       if (c) {
-        const n = walk(c, region);
+        const n = walk(c, region, fold);
         if (n !== c) a.set(e, n);
       }
     }
@@ -454,7 +547,7 @@ function rewrite(
       const count = acc.list.count(e);
       for (let i = 0; i < count; i++) {
         const c = acc.list.get(e, i);
-        const n = walk(c, region);
+        const n = walk(c, region, fold);
         if (n !== c) acc.list.set(e, i, n);
       }
     }
@@ -480,16 +573,16 @@ function rewrite(
   };
 
   const walkWhileBody = (iff: Ref, region: Region): Ref => {
-    B.If.setCondition(iff, walk(B.If.getCondition(iff), region));
+    B.If.setCondition(iff, walk(B.If.getCondition(iff), region, false));
     region.cost += costs.control;
-    B.If.setIfTrue(iff, walk(B.If.getIfTrue(iff), region));
+    B.If.setIfTrue(iff, walk(B.If.getIfTrue(iff), region, false));
     stats.whileLoops++;
     return iff;
   };
 
   const walkArm = (arm: Ref): Ref => {
     const r: Region = { cost: 0 };
-    const body = walk(arm, r);
+    const body = walk(arm, r, false);
     stats.ifArms++;
     if (r.cost === 0) return body;
     return mod.block(null, [charge(r.cost), body], B.getExpressionType(body));
@@ -503,14 +596,14 @@ function rewrite(
    *       block $short
    *         br $out (loop $L (T) (br_if $short (fuel < cost)) (fuel -= cost) BODY)
    *       end
-   *       yield(cost)
+   *       yield(cost)                   ;; (cached mode: write back before, reload after)
    *       br $re
    *     end
    *   end
    *
    * so that the hot loop $L contains no call, and branches in BODY to $L still go to its header.
    */
-  const meterLoop = (loop: Ref, cost: number, scratch: number): void => {
+  const meterLoop = (loop: Ref, cost: number): void => {
     stats.loops++;
     const type = B.getExpressionType(loop);
     let name = B.Loop.getName(loop);
@@ -519,35 +612,53 @@ function rewrite(
     const out = fresh('out');
     const shortLabel = fresh('short');
     const body = B.Loop.getBody(loop);
-    // t = fuel - cost; if (t < 0) leave; fuel = t. One read of the global per iteration.
-    const check = mod.br(shortLabel, mod.i32.lt_s(mod.local.tee(scratch, mod.i32.sub(fuel(), mod.i32.const(cost)), B.i32), mod.i32.const(0)));
-    const commit = mod.global.set(FUEL_GLOBAL, mod.local.get(scratch, B.i32));
-    const innerBody = mod.block(null, [check, commit, body], B.getExpressionType(body));
+    const check = mod.br(shortLabel, mod.i32.lt_s(get(), mod.i32.const(cost)));
+    const innerBody = mod.block(null, [check, charge(cost), body], B.getExpressionType(body));
     const inner = mod.loop(name, innerBody);
     const concrete = type !== B.none && type !== B.unreachable;
     const shortChildren = concrete ? [mod.br(out, 0, inner)] : type === B.none ? [inner, mod.br(out)] : [inner];
     const shortBlock = mod.block(shortLabel, shortChildren, B.none);
+    const yieldCall = mod.call(YIELD_FN, [mod.i32.const(cost)], B.none);
+    const onShort = fn.cached ? [flush(), yieldCall, reload()] : [yieldCall];
     // A loop that never falls through (type unreachable) gets an untyped block: binaryen infers it.
     const outType = concrete ? type : type === B.none ? B.none : undefined;
-    const outBlock = mod.block(out, [shortBlock, mod.call(YIELD_FN, [mod.i32.const(cost)], B.none), mod.br(re)], outType);
+    const outBlock = mod.block(out, [shortBlock, ...onShort, mod.br(re)], outType);
     B.Loop.setName(loop, re);
     B.Loop.setBody(loop, outBlock);
     B.Expression.finalize(loop);
   };
 
-  let scratchLocal = -1;
   for (const f of functions) {
-    // One scratch i32 per function for the loop checks; in a function without loops it stays
-    // unused and binaryen's optimiser (run with Asyncify) drops it.
-    scratchLocal = B._BinaryenFunctionAddVar(f, B.i32) as number;
     const body = B.Function.getBody(f);
-    const entry: Region = { cost: 0 };
-    const newBody = walk(body, entry);
     const results = B.Function.getResults(f);
+    const found = { loops: false, loopInOperand: false };
+    scan(body, false, found);
+    const cached = found.loops && !found.loopInOperand;
+    fn = { cached, fuelLocal: -1, exitLabel: fresh('exit'), resultType: results, temps: new Map(), func: f };
+    if (cached) {
+      fn.fuelLocal = B._BinaryenFunctionAddVar(f, B.i32) as number;
+      stats.cachedFunctions++;
+    }
+    const entry: Region = { cost: 0 };
+    const newBody = walk(body, entry, false);
+    // The entry charge always works on the global (the cache is loaded after it). It calls
+    // `refill`, which never suspends: only loop headers and bulk operations are suspension
+    // points, so that a function without loops is left alone by Asyncify (it would otherwise
+    // add a state check around every call: +47% on recursive fib). A loop-free call tree is
+    // still metered and killed at its budget; it is preempted at the next loop header.
     const prologue = entry.cost > 0
-      ? [mod.if(short(entry.cost), mod.call(YIELD_FN, [mod.i32.const(entry.cost)], B.none)), charge(entry.cost)]
+      ? [mod.if(short(entry.cost), mod.call(REFILL_FN, [mod.i32.const(entry.cost)], B.none)),
+        mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.i32.const(entry.cost)))]
       : [];
-    B.Function.setBody(f, mod.block(null, [...prologue, newBody], results));
+    if (!cached) {
+      B.Function.setBody(f, mod.block(null, [...prologue, newBody], results));
+      continue;
+    }
+    const exitBlock = mod.block(fn.exitLabel, [newBody], results);
+    const tail = results === B.none
+      ? [exitBlock, flush()]
+      : [mod.local.set(temp(results), exitBlock), flush(), mod.local.get(temp(results), results)];
+    B.Function.setBody(f, mod.block(null, [...prologue, reload(), ...tail], results));
   }
 
   // Internal helpers, added after the walk so that they are not metered themselves.

@@ -99,6 +99,8 @@ export class Process {
   fuelUsed = 0;
   /** Times this process was suspended and resumed. */
   switches = 0;
+  /** Slices granted at a function entry, where the process could not be suspended. */
+  refills = 0;
   /** What the last completed export call returned (for entries other than `_start`). */
   result: unknown = undefined;
   /** Called when a slice runs out; the scheduler decides. Defaults to suspending. */
@@ -155,6 +157,7 @@ export class Process {
       ...options.hostImports,
       [HOST_MODULE]: {
         yield: (need: number) => this.onYield(need),
+        refill: (need: number) => this.onRefill(need),
         grow: (deltaPages: number) => this.onGrow(deltaPages >>> 0),
       },
       [WASI_MODULE]: wasiImports({
@@ -245,7 +248,11 @@ export class Process {
         }
       }
     } catch (err) {
-      return this.die(this.exitFor(err));
+      const exit = this.exitFor(err);
+      // A trap skips the write-back of a function's cached fuel (instrument.ts), so the fuel
+      // global cannot say what the slice used: the process pays for the whole slice.
+      if (exit.reason === 'trap' && this.state === 'running') this.fuel.value = Math.min(this.fuel.value as number, 0);
+      return this.die(exit);
     }
   }
 
@@ -283,6 +290,18 @@ export class Process {
     view[0] = this.dataPtr + 8;
     view[1] = this.dataPtr + this.reservePages * WASM_PAGE_BYTES;
     this.exports.asyncify_start_unwind(this.dataPtr);
+  }
+
+  /**
+   * A function entry ran short. Entries are not suspension points (see instrument.ts), so the
+   * only choices are more fuel or death.
+   */
+  private onRefill(need: number): void {
+    this.account();
+    if (this.killRequest !== null) throw new Terminate(this.killRequest);
+    if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
+    this.refills++;
+    this.grant(Math.max(this.sliceFuel, need));
   }
 
   /** Host-side charges (I/O, growth): applied before the work, refused beyond the budget. */
