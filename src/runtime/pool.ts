@@ -58,6 +58,8 @@ export class WorkerPool {
   readonly size: number;
   private readonly init: Required<PoolInit>;
   private workers: Worker[] = [];
+  /** Per worker, a shared cell for killing a process in the middle of a long slice. */
+  private interrupts: Int32Array[] = [];
   private readonly liveCount: number[];
   private readonly table = new Map<number, ProcessRecord>();
   private readonly pending = new Map<number, Pending>();
@@ -84,8 +86,10 @@ export class WorkerPool {
     this.started = true;
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.size; i++) {
+      const interrupt = new Int32Array(new SharedArrayBuffer(4));
+      this.interrupts.push(interrupt);
       const w = new Worker(new URL('./worker.js', import.meta.url), {
-        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs },
+        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs, interrupt },
       });
       ready.push(new Promise((resolve, reject) => {
         const onMessage = (m: FromWorker) => {
@@ -146,6 +150,9 @@ export class WorkerPool {
     const r = this.table.get(pid);
     if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
     if (r.state === 'dead') return;
+    // The message kills a waiting process; the shared cell reaches one that is running a slice
+    // (its worker does not read messages until the slice ends).
+    Atomics.store(this.interrupts[r.worker]!, 0, pid);
     this.post(r.worker, { type: 'kill', pid, exit: { reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message } });
   }
 

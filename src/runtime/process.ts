@@ -51,6 +51,11 @@ export interface SpawnOptions {
   captureLimitBytes?: number;
   /** The export to run; `_start` for a WASI command. */
   entry?: string;
+  /**
+   * A cell the node writes a pid into to kill it without waiting for the worker's event loop
+   * (a process in a long slice keeps the worker busy). Read at every yield and refill.
+   */
+  interrupt?: Int32Array;
   /** Arguments for the entry (a benchmark kernel's parameters). */
   entryArgs?: readonly number[];
   costs?: CostTable;
@@ -123,10 +128,15 @@ export class Process {
   private sliceFuel = 0;
   private killRequest: ProcessExit | null = null;
   private dataPtr = 0;
+  /** Bytes of the save area the last unwind wrote (header included). */
+  private savedBytes = 0;
+  /** Shared with the pool: a pid written here is killed at its next yield or refill, even inside a long slice. */
+  private readonly interrupt: Int32Array | undefined;
 
   constructor(compiled: CompiledModule, options: SpawnOptions) {
     this.pid = options.pid;
     this.budgetFuel = options.budgetFuel;
+    this.interrupt = options.interrupt;
     this.memoryLimitPages = options.memoryLimitPages;
     this.reservePages = compiled.info.reservePages;
     this.guestMaxPages = Math.min(compiled.info.guestMaxPages ?? MAX_WASM_PAGES, MAX_WASM_PAGES - this.reservePages);
@@ -238,6 +248,7 @@ export class Process {
         const result = (this.exports[call.name] as (...a: number[]) => unknown)(...call.args);
         if (this.exports.asyncify_get_state() === ASYNCIFY_UNWINDING) {
           this.exports.asyncify_stop_unwind();
+          this.savedBytes = new Int32Array(this.memory.buffer, this.dataPtr, 1)[0]! - this.dataPtr;
           this.state = 'suspended';
           return { kind: 'yielded' };
         }
@@ -272,11 +283,13 @@ export class Process {
   private onYield(need: number): void {
     if (this.exports.asyncify_get_state() === ASYNCIFY_REWINDING) {
       // Back from a suspension: the stack is rebuilt and the fuel was granted in runSlice.
+      // Zero what the unwind wrote, so a guest cannot see how it was sliced.
       this.exports.asyncify_stop_rewind();
+      new Uint8Array(this.memory.buffer, this.dataPtr, this.savedBytes).fill(0);
       return;
     }
     this.account();
-    if (this.killRequest !== null) throw new Terminate(this.killRequest);
+    this.checkKill();
     if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
     if (this.onSliceEnd() === 'continue') {
       this.grant(Math.max(this.sliceFuel, need));
@@ -298,10 +311,18 @@ export class Process {
    */
   private onRefill(need: number): void {
     this.account();
-    if (this.killRequest !== null) throw new Terminate(this.killRequest);
+    this.checkKill();
     if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
     this.refills++;
     this.grant(Math.max(this.sliceFuel, need));
+  }
+
+  private checkKill(): void {
+    if (this.killRequest !== null) throw new Terminate(this.killRequest);
+    if (this.interrupt !== undefined && Atomics.load(this.interrupt, 0) === this.pid) {
+      Atomics.store(this.interrupt, 0, 0);
+      throw new Terminate({ reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message: 'killed by the node during a slice' });
+    }
   }
 
   /** Host-side charges (I/O, growth): applied before the work, refused beyond the budget. */

@@ -10,8 +10,8 @@ import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './prot
 import type { Process } from './process.js';
 
 const port = parentPort!;
-const { index, sliceFuel, windowMs, statsEveryMs } = workerData as {
-  index: number; sliceFuel: number; windowMs: number; statsEveryMs: number;
+const { index, sliceFuel, windowMs, statsEveryMs, interrupt } = workerData as {
+  index: number; sliceFuel: number; windowMs: number; statsEveryMs: number; interrupt: Int32Array;
 };
 const executor = new Executor({ sliceFuel });
 const spawnedAt = new Map<number, number>();
@@ -80,7 +80,7 @@ port.on('message', (msg: ToWorker) => {
     case 'spawn': {
       const t0 = performance.now();
       try {
-        executor.spawn(msg.module, msg.options);
+        executor.spawn(msg.module, { ...msg.options, interrupt });
       } catch (err) {
         if (!isMaxwellError(err)) throw err;
         send({ type: 'spawn-failed', pid: msg.options.pid, code: err.code, message: err.message });
@@ -92,6 +92,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     }
     case 'kill': {
+      Atomics.compareExchange(interrupt, 0, msg.pid, 0);
       const death = executor.kill(msg.pid, msg.exit);
       if (death) send({ type: 'exit', process: finished(death) });
       return;
