@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 5;
+export const INSTRUMENTATION_VERSION = 8;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -89,7 +89,7 @@ export const DEFAULT_RESERVE_PAGES = 16;
  * The largest if-arm or join-point charge made without a check. Larger ones check the balance
  * first. A path between two checks can overdraw by at most the unchecked charges on it.
  */
-export const UNCHECKED_MAX_FUEL = 64;
+export const UNCHECKED_MAX_FUEL = 512;
 
 const FUEL_GLOBAL = '__maxwell$fuel';
 const YIELD_FN = '__maxwell$yield';
@@ -693,8 +693,18 @@ function rewrite(
   }
 
   // Internal helpers, added after the walk so that they are not metered themselves.
-  mod.addFunction(BULK_MEM_FN, B.i32, B.i32, [B.i32], mod.block(null, [
-    mod.local.set(1, mod.i32.add(mod.i32.const(costs.bulkBase), mod.i32.shr_u(mod.local.get(0, B.i32), mod.i32.const(costs.bulkBytesPerFuelShift)))),
+  mod.addFunction(BULK_MEM_FN, B.i32, B.i32, [B.i32, B.i64], mod.block(null, [
+    // cost = base + ceil(len / 16) * per16, computed in i64 and capped at 2^30 (a cost that
+    // large needs a whole slice anyway; see MAX_SLICE_FUEL in process.ts). The i64 is set
+    // first: select evaluates its arms before its condition.
+    mod.local.set(2, mod.i64.add(mod.i64.const(BigInt(costs.bulkBase) as never), mod.i64.mul(
+      mod.i64.shr_u(mod.i64.add(mod.i64.extend_u(mod.local.get(0, B.i32)), mod.i64.const(BigInt(15) as never)), mod.i64.const(BigInt(4) as never)),
+      mod.i64.const(BigInt(costs.bulkPer16Bytes) as never)))),
+    mod.local.set(1, mod.i32.wrap(mod.select(
+      mod.i64.gt_u(mod.local.get(2, B.i64), mod.i64.const(BigInt(1 << 30) as never)),
+      mod.i64.const(BigInt(1 << 30) as never),
+      mod.local.get(2, B.i64),
+    ))),
     mod.if(mod.i32.lt_s(fuel(), mod.local.get(1, B.i32)), mod.call(YIELD_FN, [mod.local.get(1, B.i32)], B.none)),
     mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.local.get(1, B.i32))),
     mod.local.get(0, B.i32),

@@ -128,6 +128,8 @@ export class Process {
   private sliceFuel = 0;
   private killRequest: ProcessExit | null = null;
   private dataPtr = 0;
+  /** Built with Asyncify (the default)? Without it, slice ends refill instead of suspending. */
+  private readonly preemptible: boolean;
   /** Bytes of the save area the last unwind wrote (header included). */
   private savedBytes = 0;
   /** Shared with the pool: a pid written here is killed at its next yield or refill, even inside a long slice. */
@@ -161,7 +163,7 @@ export class Process {
     const memoryRef = () => this.memory;
     const ioCtx = {
       memory: memoryRef,
-      chargeIo: (bytes: number) => this.chargeHost(this.costs.callHost + (bytes >>> this.costs.ioBytesPerFuelShift)),
+      chargeIo: (bytes: number) => this.chargeHost(this.costs.callHost + Math.ceil(bytes / 16) * this.costs.ioPer16Bytes),
     };
     const imports: WebAssembly.Imports = {
       ...options.hostImports,
@@ -194,6 +196,7 @@ export class Process {
       throw err;
     }
     this.exports = instance.exports as unknown as Exports;
+    this.preemptible = typeof this.exports.asyncify_get_state === 'function';
     this.fuel = this.exports[FUEL_EXPORT];
     this.memory = this.exports[MEMORY_EXPORT];
   }
@@ -246,7 +249,7 @@ export class Process {
         const call = this.calls[0];
         assert(call !== undefined, 'a running process has a call to make');
         const result = (this.exports[call.name] as (...a: number[]) => unknown)(...call.args);
-        if (this.exports.asyncify_get_state() === ASYNCIFY_UNWINDING) {
+        if (this.preemptible && this.exports.asyncify_get_state() === ASYNCIFY_UNWINDING) {
           this.exports.asyncify_stop_unwind();
           this.savedBytes = new Int32Array(this.memory.buffer, this.dataPtr, 1)[0]! - this.dataPtr;
           this.state = 'suspended';
@@ -281,7 +284,7 @@ export class Process {
   }
 
   private onYield(need: number): void {
-    if (this.exports.asyncify_get_state() === ASYNCIFY_REWINDING) {
+    if (this.preemptible && this.exports.asyncify_get_state() === ASYNCIFY_REWINDING) {
       // Back from a suspension: the stack is rebuilt and the fuel was granted in runSlice.
       // Zero what the unwind wrote, so a guest cannot see how it was sliced.
       this.exports.asyncify_stop_rewind();
@@ -291,7 +294,7 @@ export class Process {
     this.account();
     this.checkKill();
     if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
-    if (this.onSliceEnd() === 'continue') {
+    if (!this.preemptible || this.onSliceEnd() === 'continue') {
       this.grant(Math.max(this.sliceFuel, need));
       return;
     }
