@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 8;
+export const INSTRUMENTATION_VERSION = 9;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -124,6 +124,12 @@ export interface ModuleImport {
   kind: string;
 }
 
+/** A function type as value-type names, e.g. { params: ['i32', 'i32'], results: ['i32'] }. */
+export interface Signature {
+  params: string[];
+  results: string[];
+}
+
 export interface InstrumentedModule {
   /** The rewritten module, ready to compile. */
   binary: Uint8Array;
@@ -138,6 +144,9 @@ export interface InstrumentedModule {
   /** The guest's own imports and exports. */
   imports: ModuleImport[];
   exports: string[];
+  /** Signatures of the guest's function imports ("module.name") and function exports. */
+  importSignatures: Record<string, Signature>;
+  exportSignatures: Record<string, Signature>;
   stats: { functions: number; loops: number; whileLoops: number; ifArms: number; joins: number; bulkOps: number; cachedFunctions: number };
 }
 
@@ -182,6 +191,14 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   } finally {
     mod.dispose();
   }
+}
+
+const NUMERIC_TYPES = new Set<number>([B.i32, B.i64, B.f32, B.f64, B.v128]);
+const TYPE_NAMES = new Map<number, string>([[B.i32, 'i32'], [B.i64, 'i64'], [B.f32, 'f32'], [B.f64, 'f64'], [B.v128, 'v128']]);
+
+function signature(params: number, results: number): Signature {
+  const names = (t: number) => (B.expandType(t) as number[]).map((x) => TYPE_NAMES.get(x) ?? 'ref');
+  return { params: names(params), results: names(results) };
 }
 
 function unsupported(what: string): never {
@@ -326,11 +343,26 @@ function rewrite(
 
   const importedFns = new Set<string>();
   const functions: Ref[] = [];
+  const importSignatures: Record<string, Signature> = {};
   for (let i = 0; i < mod.getNumFunctions(); i++) {
     const f = mod.getFunctionByIndex(i);
     const info = B.getFunctionInfo(f);
-    if (info.module) importedFns.add(info.name);
-    else functions.push(f);
+    if (info.module) {
+      importedFns.add(info.name);
+      importSignatures[`${info.module}.${info.base}`] = signature(info.params, info.results);
+    } else {
+      functions.push(f);
+      // Asyncify saves locals to linear memory and cannot save a reference (funcref, externref).
+      const types = [...B.expandType(info.params), ...(info.vars ?? [])] as number[];
+      if (types.some((t) => !NUMERIC_TYPES.has(t))) unsupported(`a reference-typed local or parameter (in function ${info.name})`);
+    }
+  }
+  const exportSignatures: Record<string, Signature> = {};
+  for (let i = 0; i < mod.getNumExports(); i++) {
+    const info = B.getExportInfo(mod.getExportByIndex(i));
+    if (info.kind !== B.ExternalFunction) continue;
+    const f = B.getFunctionInfo(mod.getFunction(info.value));
+    exportSignatures[info.name] = signature(f.params, f.results);
   }
 
   const fuel = () => mod.global.get(FUEL_GLOBAL, B.i32);
@@ -741,12 +773,18 @@ function rewrite(
     B.setPassArgument('asyncify-imports', `${HOST_MODULE}.yield`);
     B.setOptimizeLevel(2);
     B.setShrinkLevel(0);
-    mod.runPasses(['asyncify']);
-    B.clearPassArguments();
+    try {
+      mod.runPasses(['asyncify']);
+    } catch (err) {
+      // binaryen reports a fatal error as a thrown object; the checks above should leave none.
+      unsupported(`something Asyncify cannot transform (${(err as Error)?.message ?? String(err)})`);
+    } finally {
+      B.clearPassArguments();
+    }
   }
   const emitted = mod.emitBinary();
   const binary = patchMemorySection(emitted, guestInitialPages + reservePages);
-  return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, stats };
+  return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, importSignatures, exportSignatures, stats };
 }
 
 function findMemoryName(mod: binaryen.Module): string {

@@ -5,13 +5,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_RESERVE_PAGES, INSTRUMENTATION_VERSION, instrument, type InstrumentOptions, type ModuleImport } from './instrument.js';
+import { DEFAULT_RESERVE_PAGES, INSTRUMENTATION_VERSION, instrument, type InstrumentOptions, type ModuleImport, type Signature } from './instrument.js';
 import { DEFAULT_COSTS } from '../energy/cost-table.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { WASI_MODULE } from './wasi.js';
 import { ABI_MODULE, ABI_FUNCTIONS } from './abi.js';
 
 export interface ModuleInfo {
+  importSignatures: Record<string, Signature>;
+  exportSignatures: Record<string, Signature>;
   /** SHA-256 of the guest's original bytes (hex). */
   hash: string;
   reservePages: number;
@@ -86,19 +88,45 @@ async function writeCache(dir: string, key: string, entry: CacheEntry): Promise<
   await rename(join(dir, `${key}.json${tmp}`), join(dir, `${key}.json`));
 }
 
+const sig = (params: string[], results: string[] = ['i32']): Signature => ({ params, results });
+const I = 'i32';
+/** The signatures of the functions the node provides (WASI preview1 and the maxwell ABI). */
+const PROVIDED_SIGNATURES: ReadonlyMap<string, Signature> = new Map([
+  [`${WASI_MODULE}.fd_write`, sig([I, I, I, I])],
+  [`${WASI_MODULE}.fd_read`, sig([I, I, I, I])],
+  [`${WASI_MODULE}.fd_close`, sig([I])],
+  [`${WASI_MODULE}.fd_seek`, sig([I, 'i64', I, I])],
+  [`${WASI_MODULE}.fd_fdstat_get`, sig([I, I])],
+  [`${WASI_MODULE}.fd_prestat_get`, sig([I, I])],
+  [`${WASI_MODULE}.fd_prestat_dir_name`, sig([I, I, I])],
+  [`${WASI_MODULE}.proc_exit`, sig([I], [])],
+  [`${WASI_MODULE}.args_sizes_get`, sig([I, I])],
+  [`${WASI_MODULE}.args_get`, sig([I, I])],
+  [`${WASI_MODULE}.environ_sizes_get`, sig([I, I])],
+  [`${WASI_MODULE}.environ_get`, sig([I, I])],
+  [`${WASI_MODULE}.clock_time_get`, sig([I, 'i64', I])],
+  [`${WASI_MODULE}.clock_res_get`, sig([I, I])],
+  [`${WASI_MODULE}.random_get`, sig([I, I])],
+  [`${WASI_MODULE}.sched_yield`, sig([])],
+  [`${WASI_MODULE}.poll_oneoff`, sig([I, I, I, I])],
+  [`${ABI_MODULE}.log`, sig([I, I])],
+]);
+
 export async function compileModule(bytes: Uint8Array, options: CompileOptions = {}): Promise<CompiledModule> {
   const started = performance.now();
   const key = options.cacheDir === undefined ? undefined : cacheKey(bytes, options);
   const cached = key === undefined ? undefined : await readCache(options.cacheDir!, key);
   if (cached !== undefined) {
-    checkImports(cached.info.imports, options);
-    const wasm = await WebAssembly.compile(cached.binary as Uint8Array<ArrayBuffer>);
+    checkImports(cached.info.imports, cached.info.importSignatures, options);
+    const wasm = await compileInstrumented(cached.binary);
     return { wasm, info: { ...cached.info, instrumentMs: performance.now() - started } };
   }
   const inst = instrument(bytes, options);
-  checkImports(inst.imports, options);
-  const wasm = await WebAssembly.compile(inst.binary as Uint8Array<ArrayBuffer>);
+  checkImports(inst.imports, inst.importSignatures, options);
+  const wasm = await compileInstrumented(inst.binary);
   const info: ModuleInfo = {
+    importSignatures: inst.importSignatures,
+    exportSignatures: inst.exportSignatures,
     hash: createHash('sha256').update(bytes).digest('hex'),
     reservePages: inst.reservePages,
     guestInitialPages: inst.guestInitialPages,
@@ -118,7 +146,28 @@ export async function compileModule(bytes: Uint8Array, options: CompileOptions =
   return { wasm, info };
 }
 
-function checkImports(imports: readonly ModuleImport[], options: CompileOptions): void {
+/** The instrumented module can cross an engine limit the original stayed under (locals, size). */
+async function compileInstrumented(binary: Uint8Array): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(binary as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    throw new MaxwellError(ErrorCode.FEATURE_UNSUPPORTED, `the metered module crosses an engine limit: ${(err as Error).message}`);
+  }
+}
+
+function sameSignature(a: Signature, b: Signature): boolean {
+  return a.params.join() === b.params.join() && a.results.join() === b.results.join();
+}
+
+function checkImports(imports: readonly ModuleImport[], signatures: Record<string, Signature>, options: CompileOptions): void {
+  for (const [name, sig] of Object.entries(signatures)) {
+    // JavaScript host functions accept any signature, so V8 cannot catch a mismatch: a guest
+    // calling fd_write with the wrong arguments would make the host read garbage.
+    const expected = PROVIDED_SIGNATURES.get(name);
+    if (expected !== undefined && !sameSignature(expected, sig)) {
+      throw new MaxwellError(ErrorCode.IMPORT_MISSING, `the module imports ${name} as (${sig.params.join(', ')}) -> (${sig.results.join(', ')}); the node provides (${expected.params.join(', ')}) -> (${expected.results.join(', ')})`, { import: name });
+    }
+  }
   for (const imp of imports) {
     if (!PROVIDED_IMPORTS.get(imp.module)?.has(imp.name) && !options.extraImports?.get(imp.module)?.has(imp.name)) {
       throw new MaxwellError(ErrorCode.IMPORT_MISSING, `the module imports ${imp.module}.${imp.name}, which the node does not provide`, { import: `${imp.module}.${imp.name}` });

@@ -154,8 +154,17 @@ export class Process {
       });
     }
     const entry = options.entry ?? '_start';
-    if (!compiled.info.exports.includes(entry)) {
-      throw new MaxwellError(ErrorCode.EXPORT_MISSING, `the module does not export '${entry}'`, { export: entry });
+    const entrySig = compiled.info.exportSignatures[entry];
+    if (entrySig === undefined) {
+      throw new MaxwellError(ErrorCode.EXPORT_MISSING, `the module does not export a function '${entry}'`, { export: entry });
+    }
+    // The host calls the entry from JavaScript: only number parameters and results can cross,
+    // and a WASI command's _start takes and returns nothing.
+    const args = options.entryArgs ?? [];
+    const callable = entrySig.params.every((t) => t === 'i32' || t === 'f32' || t === 'f64') &&
+      entrySig.results.every((t) => t !== 'v128' && t !== 'ref') && args.length === entrySig.params.length;
+    if (!callable || (entry === '_start' && (entrySig.params.length > 0 || entrySig.results.length > 0))) {
+      throw new MaxwellError(ErrorCode.EXPORT_MISSING, `the export '${entry}' has type (${entrySig.params.join(', ')}) -> (${entrySig.results.join(', ')}), which the node cannot call with ${args.length} number argument(s)`, { export: entry });
     }
     this.calls = [{ name: entry, args: options.entryArgs ?? [] }];
     if (compiled.info.hasStart) this.calls.unshift({ name: START_EXPORT, args: [] });
@@ -186,7 +195,8 @@ export class Process {
     try {
       instance = new WebAssembly.Instance(compiled.wasm, imports);
     } catch (err) {
-      if (err instanceof WebAssembly.LinkError) {
+      // A missing import module is a TypeError in V8, a missing or mistyped member a LinkError.
+      if (err instanceof WebAssembly.LinkError || err instanceof TypeError) {
         throw new MaxwellError(ErrorCode.IMPORT_MISSING, `cannot link the module: ${err.message}`);
       }
       if (err instanceof WebAssembly.RuntimeError) {
