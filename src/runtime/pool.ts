@@ -32,6 +32,7 @@ export interface ProcessRecord {
   pid: number;
   worker: number;
   state: ProcessState;
+  bid: number;
   fuelUsed: number;
   memoryPages: number;
   switches: number;
@@ -132,7 +133,7 @@ export class WorkerPool {
     for (let i = 1; i < this.size; i++) if (this.liveCount[i]! < this.liveCount[worker]!) worker = i;
     this.liveCount[worker]!++;
     this.table.set(pid, {
-      pid, worker, state: 'ready', fuelUsed: 0, memoryPages: module.info.guestInitialPages, switches: 0,
+      pid, worker, state: 'ready', bid: options.bid ?? 1, fuelUsed: 0, memoryPages: module.info.guestInitialPages, switches: 0,
       spawnedAtMs: Date.now(), exit: null,
     });
     let spawned!: Pending['spawned'];
@@ -211,6 +212,7 @@ export class WorkerPool {
     const r = this.table.get(s.pid);
     if (r === undefined || r.state === 'dead') return;
     r.state = s.state;
+    r.bid = s.bid;
     r.fuelUsed = s.fuelUsed;
     r.memoryPages = s.memoryPages;
     r.switches = s.switches;

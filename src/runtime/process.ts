@@ -44,6 +44,11 @@ export interface SpawnOptions {
   budgetFuel: number;
   /** The most memory the guest may have, in 64 KiB pages (save area not included). */
   memoryLimitPages: number;
+  /**
+   * The process's standing bid for slots, in tokens per joule (1.0 = the base price). The
+   * runtime only carries it; the market (src/market) reads it when the kernel sells slots.
+   */
+  bid?: number;
   args?: readonly string[];
   env?: readonly string[];
   stdin?: Uint8Array;
@@ -99,6 +104,8 @@ export class Process {
   readonly stdout: Capture;
   readonly stderr: Capture;
   state: ProcessState = 'ready';
+  /** Standing bid, tokens per joule (see SpawnOptions.bid). */
+  bid: number;
   exit: ProcessExit | null = null;
   /** Fuel burnt so far, slices already accounted. */
   fuelUsed = 0;
@@ -138,6 +145,10 @@ export class Process {
   constructor(compiled: CompiledModule, options: SpawnOptions) {
     this.pid = options.pid;
     this.budgetFuel = options.budgetFuel;
+    this.bid = options.bid ?? 1;
+    if (!(Number.isFinite(this.bid) && this.bid > 0)) {
+      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a bid must be a positive number of tokens per joule, not ${options.bid}`);
+    }
     this.interrupt = options.interrupt;
     this.memoryLimitPages = options.memoryLimitPages;
     this.reservePages = compiled.info.reservePages;

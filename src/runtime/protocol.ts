@@ -13,6 +13,7 @@ export type ToWorker =
 export interface ProcessStats {
   pid: number;
   state: ProcessState;
+  bid: number;
   fuelUsed: number;
   memoryPages: number;
   switches: number;

@@ -22,7 +22,7 @@ let lastStats = 0;
 const send = (m: FromWorker) => port.postMessage(m);
 
 function stats(p: Process): ProcessStats {
-  return { pid: p.pid, state: p.state, fuelUsed: p.fuelUsed, memoryPages: p.memoryPages, switches: p.switches };
+  return { pid: p.pid, state: p.state, bid: p.bid, fuelUsed: p.fuelUsed, memoryPages: p.memoryPages, switches: p.switches };
 }
 
 function finished(d: Death): FinishedProcess {

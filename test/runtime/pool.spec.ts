@@ -100,13 +100,15 @@ describe('worker pool', () => {
   it('reports a spawn that fails with its error code and keeps serving others', async () => {
     await assert.rejects(pool.spawn(infer, { budgetFuel: 1e9, memoryLimitPages: 0 }), { code: 'E_MEMORY_LIMIT' });
     await assert.rejects(pool.spawn(infer, { budgetFuel: 1e9, memoryLimitPages: 64, entry: 'nope' }), { code: 'E_EXPORT_MISSING' });
+    await assert.rejects(pool.spawn(infer, { budgetFuel: 1e9, memoryLimitPages: 64, bid: -1 }), { code: 'E_BAD_ARGUMENT' });
     const ok = await pool.spawn(infer, { budgetFuel: 1e12, memoryLimitPages: 64, args: ['infer', '10'] });
     assert.equal((await ok.done).exit.reason, 'exit');
   });
 
   it('keeps a live process table with fuel that grows while a process runs', async () => {
-    const p = await pool.spawn(looper, { budgetFuel: 1e15, memoryLimitPages: 16 });
+    const p = await pool.spawn(looper, { budgetFuel: 1e15, memoryLimitPages: 16, bid: 2.5 });
     await new Promise((r) => setTimeout(r, 60));
+    assert.equal(pool.get(p.pid)!.bid, 2.5);
     const first = pool.get(p.pid)!.fuelUsed;
     await new Promise((r) => setTimeout(r, 60));
     const second = pool.get(p.pid)!.fuelUsed;
