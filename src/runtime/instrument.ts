@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 9;
+export const INSTRUMENTATION_VERSION = 10;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -188,6 +188,11 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   }
   try {
     return rewrite(mod, costs, reservePages, imports, exports, bytes, options.preemptible ?? true);
+  } catch (err) {
+    // The walk recurses over the expression tree; code nested deeper than the host's stack
+    // allows is refused, not a crash.
+    if (err instanceof RangeError) unsupported('code nested too deeply to instrument');
+    throw err;
   } finally {
     mod.dispose();
   }
@@ -331,7 +336,6 @@ function rewrite(
   const guestMaxPages = memories.maxPages;
 
   if (memories.count === 0) mod.setMemory(0, -1);
-  const memoryName = findMemoryName(mod);
 
   for (const name of [FUEL_GLOBAL, YIELD_FN, REFILL_FN, GROW_FN, BULK_MEM_FN, BULK_TABLE_FN]) {
     if (mod.getFunction(name) !== 0 || mod.getGlobal(name) !== 0) unsupported(`the internal name ${name}`);
@@ -353,7 +357,7 @@ function rewrite(
     } else {
       functions.push(f);
       // Asyncify saves locals to linear memory and cannot save a reference (funcref, externref).
-      const types = [...B.expandType(info.params), ...(info.vars ?? [])] as number[];
+      const types = [...B.expandType(info.params), ...(info.vars ?? []).flatMap((v: number) => B.expandType(v))] as number[];
       if (types.some((t) => !NUMERIC_TYPES.has(t))) unsupported(`a reference-typed local or parameter (in function ${info.name})`);
     }
   }
@@ -725,20 +729,26 @@ function rewrite(
   }
 
   // Internal helpers, added after the walk so that they are not metered themselves.
+  // cost = base + ceil(len / 16) * per16, computed in i64 (a 4 GiB copy costs ~2^33 fuel) and
+  // paid in instalments of at most 2^30, each one checked: a cost past one slice is paid in
+  // full before the operation runs, never capped.
+  const CHUNK = BigInt(1 << 30) as never;
   mod.addFunction(BULK_MEM_FN, B.i32, B.i32, [B.i32, B.i64], mod.block(null, [
-    // cost = base + ceil(len / 16) * per16, computed in i64 and capped at 2^30 (a cost that
-    // large needs a whole slice anyway; see MAX_SLICE_FUEL in process.ts). The i64 is set
-    // first: select evaluates its arms before its condition.
     mod.local.set(2, mod.i64.add(mod.i64.const(BigInt(costs.bulkBase) as never), mod.i64.mul(
       mod.i64.shr_u(mod.i64.add(mod.i64.extend_u(mod.local.get(0, B.i32)), mod.i64.const(BigInt(15) as never)), mod.i64.const(BigInt(4) as never)),
       mod.i64.const(BigInt(costs.bulkPer16Bytes) as never)))),
-    mod.local.set(1, mod.i32.wrap(mod.select(
-      mod.i64.gt_u(mod.local.get(2, B.i64), mod.i64.const(BigInt(1 << 30) as never)),
-      mod.i64.const(BigInt(1 << 30) as never),
-      mod.local.get(2, B.i64),
-    ))),
-    mod.if(mod.i32.lt_s(fuel(), mod.local.get(1, B.i32)), mod.call(YIELD_FN, [mod.local.get(1, B.i32)], B.none)),
-    mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.local.get(1, B.i32))),
+    mod.loop('pay', mod.block(null, [
+      // select evaluates its arms before its condition: both read the i64 set above.
+      mod.local.set(1, mod.i32.wrap(mod.select(
+        mod.i64.gt_u(mod.local.get(2, B.i64), mod.i64.const(CHUNK)),
+        mod.i64.const(CHUNK),
+        mod.local.get(2, B.i64),
+      ))),
+      mod.if(mod.i32.lt_s(fuel(), mod.local.get(1, B.i32)), mod.call(YIELD_FN, [mod.local.get(1, B.i32)], B.none)),
+      mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.local.get(1, B.i32))),
+      mod.local.set(2, mod.i64.sub(mod.local.get(2, B.i64), mod.i64.extend_u(mod.local.get(1, B.i32)))),
+      mod.br('pay', mod.i64.gt_s(mod.local.get(2, B.i64), mod.i64.const(BigInt(0) as never))),
+    ])),
     mod.local.get(0, B.i32),
   ], B.i32));
   // Table lengths above 2^24 elements trap anyway (V8 caps tables at 10^7); the cap keeps the
@@ -764,7 +774,6 @@ function rewrite(
     mod.addFunctionExport(startName, START_EXPORT);
   }
   mod.addGlobalExport(FUEL_GLOBAL, FUEL_EXPORT);
-  mod.addMemoryExport(memoryName, MEMORY_EXPORT);
 
   if (!mod.validate()) {
     throw new Error('instrumentation produced an invalid module (a bug in src/runtime/instrument.ts)');
@@ -783,19 +792,8 @@ function rewrite(
     }
   }
   const emitted = mod.emitBinary();
-  const binary = patchMemorySection(emitted, guestInitialPages + reservePages);
+  const binary = addMemoryExport(patchMemorySection(emitted, guestInitialPages + reservePages));
   return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, importSignatures, exportSignatures, stats };
-}
-
-function findMemoryName(mod: binaryen.Module): string {
-  for (let i = 0; i < mod.getNumExports(); i++) {
-    const info = B.getExportInfo(mod.getExportByIndex(i));
-    if (info.kind === B.ExternalMemory) return info.value;
-  }
-  // No export names the memory: ask binaryen's text form for its internal name.
-  const m = /\(memory \$(\S+)/.exec(mod.emitText());
-  assert(m !== null && m[1] !== undefined, 'a module with a memory has a memory name');
-  return m[1];
 }
 
 // --- The binary's memory section: read limits, and rewrite them after instrumentation. ---
@@ -871,6 +869,24 @@ export function readMemorySection(buf: Uint8Array): MemoryLimits {
     }
   }
   return limits;
+}
+
+/**
+ * Exports memory 0 under MEMORY_EXPORT, straight in the binary: binaryen.js has no way to ask a
+ * memory's internal name short of printing the whole module as text.
+ */
+function addMemoryExport(buf: Uint8Array): Uint8Array {
+  const exp = sections(buf).find((s) => s.id === 7);
+  assert(exp !== undefined, 'instrumented module has an export section (the fuel global)');
+  const [count, entries] = readLeb(buf, exp.contentStart);
+  const name = new TextEncoder().encode(MEMORY_EXPORT);
+  const content = [...writeLeb(count + 1), ...buf.subarray(entries, exp.end), ...writeLeb(name.length), ...name, 0x02, 0x00];
+  const section = [7, ...writeLeb(content.length), ...content];
+  const out = new Uint8Array(buf.length - (exp.end - exp.start) + section.length);
+  out.set(buf.subarray(0, exp.start), 0);
+  out.set(section, exp.start);
+  out.set(buf.subarray(exp.end), exp.start + section.length);
+  return out;
 }
 
 /**

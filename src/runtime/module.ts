@@ -60,7 +60,7 @@ export interface CompileOptions extends InstrumentOptions {
 function cacheKey(bytes: Uint8Array, options: InstrumentOptions): string {
   return createHash('sha256')
     .update(bytes)
-    .update(JSON.stringify({ v: INSTRUMENTATION_VERSION, costs: options.costs ?? DEFAULT_COSTS, reserve: options.reservePages ?? DEFAULT_RESERVE_PAGES }))
+    .update(JSON.stringify({ v: INSTRUMENTATION_VERSION, costs: options.costs ?? DEFAULT_COSTS, reserve: options.reservePages ?? DEFAULT_RESERVE_PAGES, preemptible: options.preemptible ?? true }))
     .digest('hex');
 }
 

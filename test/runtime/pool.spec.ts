@@ -105,6 +105,26 @@ describe('worker pool', () => {
     assert.equal((await ok.done).exit.reason, 'exit');
   });
 
+  it('kills a loop-free recursion in the middle of its slice (it cannot be suspended)', async () => {
+    const fib = await compileModule(new Uint8Array(await readFile(fileURLToPath(new URL('../../../bench/build/fib.wasm', import.meta.url)))));
+    // fib(40) takes seconds and never reaches a suspension point; the pool's shared cell must
+    // still stop it at its next refill.
+    const big = new WorkerPool({ workers: 1, sliceFuel: 2 ** 30 });
+    await big.start();
+    try {
+      const p = await big.spawn(fib, { budgetFuel: 1e15, memoryLimitPages: 16, entry: 'run', entryArgs: [40] });
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = performance.now();
+      big.kill(p.pid);
+      const f = await p.done;
+      assert.equal(f.exit.reason, 'killed');
+      assert.ok(performance.now() - t0 < 500, `the kill took ${(performance.now() - t0).toFixed(0)} ms`);
+      assert.equal(f.switches, 0);
+    } finally {
+      await big.stop();
+    }
+  });
+
   it('keeps a live process table with fuel that grows while a process runs', async () => {
     const p = await pool.spawn(looper, { budgetFuel: 1e15, memoryLimitPages: 16, bid: 2.5 });
     await new Promise((r) => setTimeout(r, 60));
