@@ -43,8 +43,10 @@ export interface Calibration {
   machine: MachineInfo | null;
   /** Per-kernel results of the calibration run. */
   kernels?: Array<{ name: string; fuel: number; cpuS: number; fuelPerCpuSecond: number }>;
-  /** The hold-out check: model joules vs P_active × CPU time on a kernel not used to fit. */
+  /** The check: model joules vs P_active × CPU time, on fresh runs of the workloads. */
   check?: { name: string; modelJ: number; expectedJ: number; errorPct: number };
+  /** The same check per workload: how far each instruction mix is from the constant. */
+  perWorkloadCheck?: Array<{ name: string; modelJ: number; expectedJ: number; errorPct: number }>;
 }
 
 export function machineInfo(): MachineInfo {

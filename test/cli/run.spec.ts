@@ -93,10 +93,11 @@ describe('maxwell calibrate', () => {
     const j = JSON.parse(r.stdout);
     const stored = JSON.parse(await readFile(join(state, 'calibration.json'), 'utf8'));
     assert.equal(stored.basis, 'calibrated');
-    assert.equal(stored.kernels.length, 4);
+    assert.equal(stored.kernels.length, 7);
+    assert.equal(stored.perWorkloadCheck.length, 7);
     assert.ok(stored.fuelPerCpuSecond > 1e8 && stored.fuelPerCpuSecond < 1e12, `fuel/CPU-s ${stored.fuelPerCpuSecond}`);
     assert.equal(stored.jPerFuel, stored.pActiveW / stored.fuelPerCpuSecond);
-    assert.equal(j.check.name, 'miner');
+    assert.equal(j.check.name, 'all workloads, fresh runs');
     assert.ok(Math.abs(j.check.modelJ / j.check.expectedJ - 1 - j.check.errorPct / 100) < 1e-9);
     // Exit status says whether the check met the 5% target.
     assert.equal(r.code, Math.abs(j.check.errorPct) <= 5 ? 0 : 1);
