@@ -30,8 +30,9 @@ const WORKLOADS = [
 const HOLDOUT = [
   { name: 'looper', file: 'agents/build/looper.wasm', entry: '_start', entryArgs: [], args: ['looper', '100000000'] },
 ];
-// Classes that the workloads exercise; the rest keep their weights.
-const CLASSES = ['control', 'intSimple', 'intMul', 'intDiv', 'floatSimple', 'convert', 'load', 'store', 'global', 'call', 'callIndirect', 'callHost', 'memoryGrowPerPage', 'bulkPer16Bytes'];
+// Classes that the workloads exercise; the rest keep their weights. memory.grow is not among
+// them: the workloads grow too seldom to fit it, so it is measured directly (see the table).
+const CLASSES = ['control', 'intSimple', 'intMul', 'intDiv', 'floatSimple', 'convert', 'load', 'store', 'global', 'call', 'callIndirect', 'callHost', 'bulkPer16Bytes'];
 const ZERO = Object.fromEntries(Object.keys(DEFAULT_COSTS).map((k) => [k, 0]));
 
 function runOnce(compiled, w, costs) {

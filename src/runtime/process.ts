@@ -351,10 +351,11 @@ export class Process {
 
   /** Host-side charges (I/O, growth): applied before the work, refused beyond the budget. */
   private chargeHost(cost: number): void {
-    const left = this.fuel.value as number;
-    const usedAfter = this.fuelUsed + this.granted - left + cost;
+    // Booked on the host side, not through the guest's i32 counter: a large grow costs more
+    // fuel than an i32 holds.
+    const usedAfter = this.fuelUsedNow + cost;
     if (usedAfter > this.budgetFuel) throw new Terminate(this.apoptosis(cost));
-    this.fuel.value = left - cost;
+    this.fuelUsed += cost;
   }
 
   /** memory.grow, done by the host so that the save area stays on top and the limit holds. */

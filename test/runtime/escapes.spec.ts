@@ -438,7 +438,7 @@ if (isMainThread) {
     const used: number[] = [];
     for (const mib of [16, 32, 48]) {
       const len = mib * 2 ** 20;
-      const o = await run({ wat: fillAfterGrow(pages, PAGE, len), budgetFuel: 1e9, memoryLimitPages: pages, slice: 1_000_000, peek: [PAGE, PAGE + len - 1] });
+      const o = await run({ wat: fillAfterGrow(pages, PAGE, len), budgetFuel: 1e13, memoryLimitPages: pages, slice: 1_000_000, peek: [PAGE, PAGE + len - 1] });
       assert.equal(o.exit.reason, 'exit', JSON.stringify(o.exit));
       assert.equal(o.result, 1);
       assert.deepEqual(o.peek, [1, 1], 'the paid-for fill ran');
@@ -529,7 +529,7 @@ if (isMainThread) {
   test('memory.grow is charged per page', async () => {
     const used: number[] = [];
     for (const n of [10, 100, 1_000]) {
-      const o = await run({ wat: grow(n), budgetFuel: 1e8, memoryLimitPages: 2_000 });
+      const o = await run({ wat: grow(n), budgetFuel: 1e13, memoryLimitPages: 2_000 });
       assert.equal(o.exit.reason, 'exit');
       assert.equal(o.result, 1, 'grow returns the old size in pages');
       assert.equal(o.memoryPages, 1 + n);
@@ -540,7 +540,7 @@ if (isMainThread) {
   });
 
   test('memory.grow past memoryLimitPages ends the process with E_MEMORY_LIMIT', async () => {
-    const o = await run({ wat: grow(100), budgetFuel: 1e8, memoryLimitPages: 50 });
+    const o = await run({ wat: grow(100), budgetFuel: 1e13, memoryLimitPages: 50 });
     assert.equal(o.exit.reason, 'trap', JSON.stringify(o.exit));
     assert.equal(o.exit.errorCode, 'E_MEMORY_LIMIT');
     assert.equal(o.memoryPages, 1);
@@ -555,7 +555,7 @@ if (isMainThread) {
 
   test('memory.grow one page at a time in an endless loop stops at the limit or the budget', async () => {
     const o = await run({ wat: `(module (memory 1) (func (export "_start")
-      (loop $l (drop (memory.grow (i32.const 1))) (br $l))))`, budgetFuel: 1e8, memoryLimitPages: 64 });
+      (loop $l (drop (memory.grow (i32.const 1))) (br $l))))`, budgetFuel: 1e12, memoryLimitPages: 64 });
     assert.equal(o.exit.errorCode, 'E_MEMORY_LIMIT', JSON.stringify(o.exit));
     assert.equal(o.memoryPages, 64);
     const poor = await run({ wat: `(module (memory 1) (func (export "_start")
