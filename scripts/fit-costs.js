@@ -25,11 +25,16 @@ const WORKLOADS = [
   { name: 'miner', file: 'agents/build/miner.wasm', entry: '_start', entryArgs: [], args: ['miner', '20'] },
   { name: 'infer', file: 'agents/build/infer.wasm', entry: '_start', entryArgs: [], args: ['infer', '200000'] },
   { name: 'churner', file: 'agents/build/churner.wasm', entry: '_start', entryArgs: [], args: ['churner', '20000'] },
-];
-// Not fitted: reported to show how the table does on a mix it was not fitted to.
-const HOLDOUT = [
   { name: 'looper', file: 'agents/build/looper.wasm', entry: '_start', entryArgs: [], args: ['looper', '100000000'] },
 ];
+// Not fitted: reported to show how the table does on a mix it was not fitted to. (With the
+// looper held out and lambda = 0.005, the fit reached 3% in sample and -33% on the looper: it
+// was fitting noise. The committed table fits all eight workloads with lambda = 0.05.)
+const HOLDOUT = (process.env.HOLDOUT ?? '').split(',').filter(Boolean).map((name) => {
+  const i = WORKLOADS.findIndex((w) => w.name === name);
+  if (i < 0) throw new Error(`no workload ${name}`);
+  return WORKLOADS.splice(i, 1)[0];
+});
 // Classes that the workloads exercise; the rest keep their weights. memory.grow is not among
 // them: the workloads grow too seldom to fit it, so it is measured directly (see the table).
 const CLASSES = ['control', 'intSimple', 'intMul', 'intDiv', 'floatSimple', 'convert', 'load', 'store', 'global', 'call', 'callIndirect', 'callHost', 'bulkPer16Bytes'];
@@ -69,8 +74,8 @@ const spread = (weights) => {
   return { rates: r, maxDevPct: Math.max(...r.map((x) => Math.abs(x - mean) / mean)) * 100, ratio: Math.max(...r) / Math.min(...r) };
 };
 
-// The committed table is the fit of the table before it (the priors below, in its units) scaled
-// by 8; PRIOR_SCALE=8 fits the committed table in those units again.
+// The committed table is in units 8x finer than the first hand-set table; PRIOR_SCALE=8 puts
+// the priors back in those units, and SCALE=8 rounds the fit in the committed units.
 const PRIOR_SCALE = Number(process.env.PRIOR_SCALE ?? 8);
 const prior = Object.fromEntries(CLASSES.map((c) => [c, Math.max(DEFAULT_COSTS[c] / PRIOR_SCALE, 0.25)]));
 const target = spread(prior).rates.reduce((a, b) => a + b, 0) / WORKLOADS.length;
@@ -78,7 +83,7 @@ const target = spread(prior).rates.reduce((a, b) => a + b, 0) / WORKLOADS.length
 //   minimise sum_w (sum_c a[w][c] y_c - 1)^2 + lambda * sum_c (y_c - 1)^2,  y_c >= 1/8,
 // with a[w][c] = count[w][c] * prior_c / (cpu[w] * target), by projected gradient descent
 // with a step of 1/L (L bounds the gradient's Lipschitz constant).
-const lambda = Number(process.env.LAMBDA ?? 0.005);
+const lambda = Number(process.env.LAMBDA ?? 0.05);
 const a = WORKLOADS.map((w) => CLASSES.map((c) => (counts[w.name][c] * prior[c]) / (cpu[w.name] * target)));
 const L = 2 * (a.reduce((s, row) => s + row.reduce((t, v) => t + v * v, 0), 0) + lambda);
 let y = CLASSES.map(() => 1);
