@@ -42,25 +42,27 @@ export interface RuntimeBench {
   goals: Record<string, string>;
 }
 
+// The same workloads as scripts/fit-costs.js and `maxwell calibrate`, long enough (tens of ms)
+// that a process's start-up (its first memory growth) does not dominate.
 const AGENTS: Array<{ name: string; args: string[] }> = [
-  { name: 'miner', args: ['miner', '18'] },
-  { name: 'infer', args: ['infer', '20000'] },
-  { name: 'churner', args: ['churner', '3000'] },
-  { name: 'looper', args: ['looper'] },
+  { name: 'miner', args: ['miner', '20'] },
+  { name: 'infer', args: ['infer', '500000'] },
+  { name: 'churner', args: ['churner', '100000'] },
+  { name: 'looper', args: ['looper', '100000000'] },
 ];
 
 async function agent(name: string): Promise<CompiledModule> {
   return compileModule(await readModuleFile(`${REPO_ROOT}agents/build/${name}.wasm`), { cacheDir: '.maxwell/cache' });
 }
 
-/** Runs an agent (or a budget's worth of the looper) and returns fuel per CPU-second. */
+/** Runs an agent to its exit and returns the fuel it burnt and the CPU time it took. */
 function agentRate(compiled: CompiledModule, args: string[], budgetFuel: number): { fuel: number; cpuMs: number } {
   const p = new Process(compiled, { pid: 1, budgetFuel, memoryLimitPages: 4096, args });
   const c0 = process.cpuUsage();
   let o;
   do o = p.runSlice(DEFAULT_SLICE_FUEL); while (o.kind === 'yielded');
   const c = process.cpuUsage(c0);
-  if (o.exit.reason !== 'exit' && o.exit.reason !== 'apoptosis') throw new Error(`${args[0]} died: ${o.exit.message}`);
+  if (o.exit.reason !== 'exit') throw new Error(`${args[0]} died: ${o.exit.message}`);
   return { fuel: p.fuelUsed, cpuMs: (c.user + c.system) / 1000 };
 }
 
@@ -111,11 +113,11 @@ export async function benchRuntime(opts: { quick?: boolean; log?: (s: string) =>
   for (const a of AGENTS) {
     log(`fidelity: ${a.name}\n`);
     const compiled = await agent(a.name);
-    agentRate(compiled, a.args, 2e9); // warm-up
+    agentRate(compiled, a.args, Number.MAX_SAFE_INTEGER); // warm-up
     let fuel = 0;
     let cpuMs = 0;
     while (cpuMs < (opts.quick ? 200 : 1000)) {
-      const r = agentRate(compiled, a.args, 2e9);
+      const r = agentRate(compiled, a.args, Number.MAX_SAFE_INTEGER);
       fuel += r.fuel;
       cpuMs += r.cpuMs;
     }

@@ -3,7 +3,7 @@
  * joules-per-fuel constant that makes the model's joules for a CPU-bound process equal
  * P_active × its CPU time (src/energy/calibration.ts explains the model).
  *
- * Method: run each CPU-bound workload (the four benchmark kernels and three sample agents)
+ * Method: run each CPU-bound workload (the four benchmark kernels and four sample agents)
  * metered for about `--seconds` of CPU, and fit one constant over all of them (a ratio of
  * sums). Then run every workload again and check the stored constant on those fresh runs: the
  * model's joules against P_active × the CPU time they really took, in total (the 5% target)
@@ -24,7 +24,8 @@ export const summary = 'measure fuel per CPU-second on this machine and store th
 
 const HELP = `usage: maxwell calibrate [--seconds S] [--p-active W] [--state DIR] [--json]
 
-Runs the CPU-bound workloads (kernels matmul, sha256, fib, interp; agents miner, infer, looper)
+Runs the CPU-bound workloads (kernels matmul, sha256, fib, interp; agents miner, infer,
+churner, looper)
 metered for about S CPU-seconds each (default 0.5), fits joules per fuel unit =
 P_active / (fuel per CPU-second), checks it on fresh runs of every workload (target: within 5%
 in total; exit status 1 if not), and stores it in DIR/calibration.json (default ./.maxwell).
@@ -34,7 +35,8 @@ in total; exit status 1 if not), and stores it in DIR/calibration.json (default 
 
 const AGENT_WORKLOADS = [
   { name: 'miner', file: 'agents/build/miner.wasm', args: ['miner', '18'] },
-  { name: 'infer', file: 'agents/build/infer.wasm', args: ['infer', '50000'] },
+  { name: 'infer', file: 'agents/build/infer.wasm', args: ['infer', '200000'] },
+  { name: 'churner', file: 'agents/build/churner.wasm', args: ['churner', '100000'] },
   { name: 'looper', file: 'agents/build/looper.wasm', args: ['looper', '20000000'] },
 ];
 

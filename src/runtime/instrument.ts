@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 11;
+export const INSTRUMENTATION_VERSION = 12;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */

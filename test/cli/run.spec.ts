@@ -93,8 +93,8 @@ describe('maxwell calibrate', () => {
     const j = JSON.parse(r.stdout);
     const stored = JSON.parse(await readFile(join(state, 'calibration.json'), 'utf8'));
     assert.equal(stored.basis, 'calibrated');
-    assert.equal(stored.kernels.length, 7);
-    assert.equal(stored.perWorkloadCheck.length, 7);
+    assert.equal(stored.kernels.length, 8);
+    assert.equal(stored.perWorkloadCheck.length, 8);
     assert.ok(stored.fuelPerCpuSecond > 1e8 && stored.fuelPerCpuSecond < 1e12, `fuel/CPU-s ${stored.fuelPerCpuSecond}`);
     assert.equal(stored.jPerFuel, stored.pActiveW / stored.fuelPerCpuSecond);
     assert.equal(j.check.name, 'all workloads, fresh runs');

@@ -150,6 +150,8 @@ class Sandbox {
 // --- The tests (main thread only). ---
 
 const BUDGET = 2_000_000;
+// What one recursive call's regions cost (a call plus its entry): the most a dying recursion can leave unspent.
+const REGION_SLACK = 2 * (DEFAULT_COSTS.call + DEFAULT_COSTS.control + DEFAULT_COSTS.intSimple * 4);
 const SLICE = 10_000;
 /** Wall time in which any of these guests must be dead. */
 const WALL_MS = 2_000;
@@ -258,7 +260,7 @@ if (isMainThread) {
     // ~10+ fuel per call: 50 000 fuel pays for a few thousand frames, far from V8's stack limit.
     const budget = 50_000;
     const o = await run({ wat: '(module (func $f (export "_start") (call $f)))', budgetFuel: budget, slice: 1_000 });
-    assertApoptosis(o, budget, 100);
+    assertApoptosis(o, budget, REGION_SLACK);
   });
 
   test('self recursion without a base case, big budget: a clean E_STACK_OVERFLOW trap, every call charged', async () => {
@@ -290,7 +292,7 @@ if (isMainThread) {
     const o = await run({ wat: `(module
       (func $f (export "_start") (call $g))
       (func $g (call $f)))`, budgetFuel: budget, slice: 1_000 });
-    assertApoptosis(o, budget, 100);
+    assertApoptosis(o, budget, REGION_SLACK);
   });
 
   test('mutual recursion with a big budget ends in a clean trap or apoptosis, never a hang', async () => {
@@ -307,7 +309,7 @@ if (isMainThread) {
       (type $t (func))
       (table 1 funcref) (elem (i32.const 0) $f)
       (func $f (export "_start") (call_indirect (type $t) (i32.const 0))))`, budgetFuel: budget, slice: 1_000 });
-    assertApoptosis(o, budget, 100);
+    assertApoptosis(o, budget, REGION_SLACK);
   });
 
   test('two functions ping-ponging through a table (call_indirect) die of apoptosis', async () => {
@@ -318,7 +320,7 @@ if (isMainThread) {
       (func $f (export "run") (param i32) (call_indirect (type $t) (i32.const 1) (i32.const 1)))
       (func $g (param i32) (call_indirect (type $t) (i32.const 0) (i32.const 0))))`,
     budgetFuel: budget, slice: 1_000, entryArgs: [0] });
-    assertApoptosis(o, budget, 100);
+    assertApoptosis(o, budget, REGION_SLACK);
   });
 
   // --- Work that ends in a trap ---
@@ -612,7 +614,7 @@ if (isMainThread) {
       (func $s (call $s))
       (start $s)
       (func (export "_start")))`, budgetFuel: 50_000, slice: 1_000 });
-    assertApoptosis(o, 50_000, 100);
+    assertApoptosis(o, 50_000, REGION_SLACK);
   });
 
   // --- Suspend and resume do not change the computation or its charge ---
