@@ -33,11 +33,12 @@ in total; exit status 1 if not), and stores it in DIR/calibration.json (default 
   --p-active W   power one busy core draws above idle, in W (default ${ACTIVE_POWER_PER_CORE_W_DEFAULT}, the power
                  model's default; give the figure for your CPU if you know it)`;
 
+// The same workloads as scripts/fit-costs.js and `maxwell bench runtime`.
 const AGENT_WORKLOADS = [
-  { name: 'miner', file: 'agents/build/miner.wasm', args: ['miner', '18'] },
-  { name: 'infer', file: 'agents/build/infer.wasm', args: ['infer', '200000'] },
+  { name: 'miner', file: 'agents/build/miner.wasm', args: ['miner', '20'] },
+  { name: 'infer', file: 'agents/build/infer.wasm', args: ['infer', '500000'] },
   { name: 'churner', file: 'agents/build/churner.wasm', args: ['churner', '100000'] },
-  { name: 'looper', file: 'agents/build/looper.wasm', args: ['looper', '20000000'] },
+  { name: 'looper', file: 'agents/build/looper.wasm', args: ['looper', '100000000'] },
 ];
 
 interface Workload { name: string; compiled: CompiledModule; entry: string; entryArgs: number[]; args: string[] }
