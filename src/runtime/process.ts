@@ -96,6 +96,12 @@ interface Exports {
 }
 
 export const DEFAULT_CAPTURE_BYTES = 1 << 20;
+/**
+ * The first extra grant at a function entry when the scheduler wants the worker back and the
+ * exact grant did not lead to a loop header (about a microsecond of work); it doubles with
+ * each further refill until a loop header suspends the process.
+ */
+export const REFILL_TRICKLE_FUEL = 100_000;
 /** A slice larger than this would risk the i32 fuel counter; the scheduler never asks for more. */
 export const MAX_SLICE_FUEL = 1 << 30;
 
@@ -113,6 +119,8 @@ export class Process {
   switches = 0;
   /** Slices granted at a function entry, where the process could not be suspended. */
   refills = 0;
+  /** Refills since the last yield while a switch was wanted (see onRefill). */
+  private refillStreak = 0;
   /** What the last completed export call returned (for entries other than `_start`). */
   result: unknown = undefined;
   /** Called when a slice runs out; the scheduler decides. Defaults to suspending. */
@@ -314,6 +322,7 @@ export class Process {
     }
     this.account();
     this.checkKill();
+    this.refillStreak = 0;
     if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
     if (!this.preemptible || this.onSliceEnd() === 'continue') {
       this.grant(Math.max(this.sliceFuel, need));
@@ -338,7 +347,20 @@ export class Process {
     this.checkKill();
     if (this.budgetLeftFuel < need) throw new Terminate(this.apoptosis(need));
     this.refills++;
-    this.grant(Math.max(this.sliceFuel, need));
+    // An entry cannot suspend, but the next loop header can: when the scheduler wants the
+    // worker back, grant exactly what the entry needs, so that the next loop header (in this
+    // function or, after it returns, in its caller) runs short and suspends. Without this,
+    // sha256's compression function, called from a loop, would be refilled slice after slice
+    // and never give the worker up. Code with no loop at all (recursive fib) would then pay a
+    // host call per call, so consecutive refills grow the grant geometrically up to a slice.
+    const wantsSwitch = this.preemptible && this.onSliceEnd() === 'suspend';
+    if (wantsSwitch) {
+      const extra = this.refillStreak === 0 ? 0 : Math.min(REFILL_TRICKLE_FUEL * 2 ** (this.refillStreak - 1), this.sliceFuel);
+      this.refillStreak++;
+      this.grant(need + extra);
+    } else {
+      this.grant(Math.max(this.sliceFuel, need));
+    }
   }
 
   private checkKill(): void {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { compileModule, type CompiledModule } from '../../src/runtime/module.js';
 import { WorkerPool } from '../../src/runtime/pool.js';
 import { Executor } from '../../src/runtime/executor.js';
+import { Process } from '../../src/runtime/process.js';
 
 const AGENTS = fileURLToPath(new URL('../../../agents/build/', import.meta.url));
 const load = async (name: string) => compileModule(new Uint8Array(await readFile(`${AGENTS}${name}.wasm`)));
@@ -29,6 +30,22 @@ describe('executor: many processes on one thread', () => {
       assert.ok(d.process.switches > 0, 'interleaved processes were suspended and resumed');
     }
     assert.equal(ex.size, 0);
+  });
+
+  it('suspends a process whose fuel runs out at function entries, at its next loop header', async () => {
+    // sha256's compression function is called from a loop and burns most of the fuel, so a
+    // slice usually runs short at its entry, which can only refill: the process must still be
+    // suspended (at the next loop header), or it would never give its worker up.
+    const sha = await compileModule(new Uint8Array(await readFile(fileURLToPath(new URL('../../../bench/build/sha256.wasm', import.meta.url)))));
+    const p = new Process(sha, { pid: 1, budgetFuel: 1e15, memoryLimitPages: 64, entry: 'run', entryArgs: [256] });
+    let o;
+    do o = p.runSlice(1_000_000); while (o.kind === 'yielded');
+    assert.equal(o.exit.reason, 'exit');
+    assert.ok(p.switches >= p.fuelUsed / 1_000_000 / 2, `${p.switches} switches for ${p.fuelUsed} fuel in 10^6-fuel slices`);
+    const whole = new Process(sha, { pid: 2, budgetFuel: 1e15, memoryLimitPages: 64, entry: 'run', entryArgs: [256] });
+    whole.runSlice(2 ** 30);
+    assert.equal(p.result, whole.result);
+    assert.equal(p.fuelUsed, whole.fuelUsed);
   });
 
   it('refuses a spawn past its process limit', async () => {
