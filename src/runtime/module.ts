@@ -5,23 +5,16 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_RESERVE_PAGES, INSTRUMENTATION_VERSION, instrument, type InstrumentOptions, type ModuleImport, type Signature } from './instrument.js';
+import { DEFAULT_RESERVE_PAGES, INSTRUMENTATION_VERSION, instrument, type InstrumentedModule, type InstrumentOptions, type ModuleImport, type Signature } from './instrument.js';
 import { DEFAULT_COSTS } from '../energy/cost-table.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { WASI_MODULE } from './wasi.js';
 import { ABI_MODULE, ABI_FUNCTIONS } from './abi.js';
 
-export interface ModuleInfo {
-  importSignatures: Record<string, Signature>;
-  exportSignatures: Record<string, Signature>;
+/** What the node keeps about a compiled module: the instrumenter's findings, and provenance. */
+export interface ModuleInfo extends Omit<InstrumentedModule, 'binary' | 'stats'> {
   /** SHA-256 of the guest's original bytes (hex). */
   hash: string;
-  reservePages: number;
-  guestInitialPages: number;
-  guestMaxPages: number | undefined;
-  hasStart: boolean;
-  imports: ModuleImport[];
-  exports: string[];
   originalBytes: number;
   instrumentedBytes: number;
   instrumentMs: number;
@@ -124,18 +117,12 @@ export async function compileModule(bytes: Uint8Array, options: CompileOptions =
   const inst = instrument(bytes, options);
   checkImports(inst.imports, inst.importSignatures, options);
   const wasm = await compileInstrumented(inst.binary);
+  const { binary, stats: _stats, ...found } = inst;
   const info: ModuleInfo = {
-    importSignatures: inst.importSignatures,
-    exportSignatures: inst.exportSignatures,
+    ...found,
     hash: createHash('sha256').update(bytes).digest('hex'),
-    reservePages: inst.reservePages,
-    guestInitialPages: inst.guestInitialPages,
-    guestMaxPages: inst.guestMaxPages,
-    hasStart: inst.hasStart,
-    imports: inst.imports,
-    exports: inst.exports,
     originalBytes: bytes.length,
-    instrumentedBytes: inst.binary.length,
+    instrumentedBytes: binary.length,
     instrumentMs: performance.now() - started,
   };
   if (key !== undefined) {
