@@ -48,7 +48,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const calibration = await loadCalibration(values.state);
-  const pool = new WorkerPool(values.workers === undefined ? {} : { workers: positiveInteger('workers', values.workers, 1) });
+  const pool = new WorkerPool({
+    jPerFuel: calibration.jPerFuel,
+    ...(values.workers === undefined ? {} : { workers: positiveInteger('workers', values.workers, 1) }),
+  });
   const started = performance.now();
   if (!values.json) {
     console.log(`maxwell demo: ${AGENTS.reduce((n, a) => n + a.copies, 0)} processes on one node, ${pool.size} worker(s); energy model: ${calibration.basis === 'calibrated' ? `calibrated ${calibration.measuredAt}` : 'nominal (run `maxwell calibrate` to measure this machine)'}`);

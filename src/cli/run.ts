@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const pool = new WorkerPool({ workers: 1 });
+  const pool = new WorkerPool({ workers: 1, jPerFuel: calibration.jPerFuel });
   await pool.start();
   try {
     let spawned;

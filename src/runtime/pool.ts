@@ -15,6 +15,7 @@ import type { CompiledModule } from './module.js';
 import type { ProcessExit, ProcessState, SpawnOptions } from './process.js';
 import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './protocol.js';
 import { DEFAULT_SLICE_FUEL } from './executor.js';
+import { nominalCalibration } from '../energy/calibration.js';
 
 export interface PoolInit {
   /** Worker threads; default: the number of cores. */
@@ -26,6 +27,8 @@ export interface PoolInit {
   statsEveryMs?: number;
   /** The most live processes on the node. */
   maxProcesses?: number;
+  /** Joules per fuel unit, from the node's calibration (src/energy/calibration.ts). */
+  jPerFuel?: number;
 }
 
 export interface ProcessRecord {
@@ -38,6 +41,9 @@ export interface ProcessRecord {
   switches: number;
   spawnedAtMs: number;
   exit: ProcessExit | null;
+  /** fuelUsed × the node's joules per fuel: a model figure, so always 'estimated'. */
+  energyJ: number;
+  energySource: 'estimated';
 }
 
 interface Pending {
@@ -74,6 +80,7 @@ export class WorkerPool {
     }
     this.init = {
       workers: this.size,
+      jPerFuel: init.jPerFuel ?? nominalCalibration().jPerFuel,
       sliceFuel: init.sliceFuel ?? DEFAULT_SLICE_FUEL,
       windowMs: init.windowMs ?? 5,
       statsEveryMs: init.statsEveryMs ?? 100,
@@ -134,7 +141,7 @@ export class WorkerPool {
     this.liveCount[worker]!++;
     this.table.set(pid, {
       pid, worker, state: 'ready', bid: options.bid ?? 1, fuelUsed: 0, memoryPages: module.info.guestInitialPages, switches: 0,
-      spawnedAtMs: Date.now(), exit: null,
+      spawnedAtMs: Date.now(), exit: null, energyJ: 0, energySource: 'estimated',
     });
     let spawned!: Pending['spawned'];
     let done!: Pending['done'];
@@ -214,6 +221,7 @@ export class WorkerPool {
     r.state = s.state;
     r.bid = s.bid;
     r.fuelUsed = s.fuelUsed;
+    r.energyJ = s.fuelUsed * this.init.jPerFuel;
     r.memoryPages = s.memoryPages;
     r.switches = s.switches;
   }

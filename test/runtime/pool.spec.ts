@@ -6,6 +6,7 @@ import { compileModule, type CompiledModule } from '../../src/runtime/module.js'
 import { WorkerPool } from '../../src/runtime/pool.js';
 import { Executor } from '../../src/runtime/executor.js';
 import { Process } from '../../src/runtime/process.js';
+import { nominalCalibration } from '../../src/energy/calibration.js';
 
 const AGENTS = fileURLToPath(new URL('../../../agents/build/', import.meta.url));
 const load = async (name: string) => compileModule(new Uint8Array(await readFile(`${AGENTS}${name}.wasm`)));
@@ -150,6 +151,9 @@ describe('worker pool', () => {
     await new Promise((r) => setTimeout(r, 60));
     const second = pool.get(p.pid)!.fuelUsed;
     assert.ok(second > first && first > 0, `fuel ${first} then ${second}`);
+    const record = pool.get(p.pid)!;
+    assert.equal(record.energySource, 'estimated');
+    assert.ok(Math.abs(record.energyJ - record.fuelUsed * nominalCalibration().jPerFuel) < 1e-9);
     assert.ok(pool.list().some((r) => r.pid === p.pid));
     pool.kill(p.pid);
     await p.done;
