@@ -8,14 +8,19 @@
  *
  * The fuel protocol with the instrumented guest (see instrument.ts):
  *  - the host sets the fuel global to the slice it grants, then calls (or rewinds) the guest;
- *  - the guest charges regions as it enters them and calls `yield(need)` when the balance is
- *    below `need`;
+ *  - the guest charges regions as it enters them; when the balance is below a region's `need`
+ *    it calls `yield(need)` at a loop header or a bulk operation, `refill(need)` at a function
+ *    entry or a large if-arm;
  *  - in `yield`, the host accounts what was used, then decides: refill and return (keep
- *    running), unwind (suspend), or throw (kill). A refill is always at least `need`, so the
- *    guest never runs a region it has not paid for;
+ *    running), unwind (suspend), or throw (kill). `refill` can only refill or throw: entries
+ *    are not suspension points (instrument.ts says why). A refill is always at least `need`,
+ *    so the guest never runs a region it has not paid for;
  *  - nothing is granted beyond the process's budget: if the budget cannot cover `need`, the
- *    process dies of apoptosis before the region runs. So a process never uses more fuel than
- *    its budget.
+ *    process dies of apoptosis before the region runs. Small if-arm charges are made without
+ *    a check and can overdraw by the arms on one path between two checks (at most
+ *    UNCHECKED_MAX_FUEL each); that debt is paid first at the next check;
+ *  - host work (I/O, memory growth) is booked here, before it is done, and refused past the
+ *    budget.
  */
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { assert } from '../assert.js';
