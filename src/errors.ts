@@ -39,6 +39,12 @@ export const ErrorCode = {
   SENSOR_UNREADABLE: 'E_SENSOR_UNREADABLE',
   /** The node was stopped while the operation was pending. */
   NODE_STOPPED: 'E_NODE_STOPPED',
+  /** A bid's price is not a finite positive number inside the market's range. */
+  BID_INVALID: 'E_BID_INVALID',
+  /** No standing bid for that process. */
+  BID_UNKNOWN: 'E_BID_UNKNOWN',
+  /** The market holds its limit of standing bids. */
+  MARKET_FULL: 'E_MARKET_FULL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
