@@ -152,6 +152,8 @@ export abstract class BidBook implements Mechanism {
   }
 
   refresh(pid: number, nowMs: number): void {
+    // A non-finite time would make the bid immortal (now - NaN > ttl is never true).
+    if (!Number.isFinite(nowMs)) throw new MaxwellError(ErrorCode.BID_INVALID, `the time must be finite, not ${nowMs}`, { pid });
     const s = this.slotOf.get(pid);
     if (s === undefined) throw new MaxwellError(ErrorCode.BID_UNKNOWN, `no standing bid for process ${pid}`, { pid });
     this.refreshedAtMs[s] = nowMs;

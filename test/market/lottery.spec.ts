@@ -110,7 +110,7 @@ describe('Lottery clearing', () => {
     assert.ok(m.isValid());
   });
 
-  it('fills k slots when most bids (by weight) are below the reserve', { todo: 'BUG lottery.ts clear(): the attempt bound 4·slots+64 counts set-aside below-reserve draws' }, () => {
+  it('fills k slots when most bids (by weight) are below the reserve', () => {
     // 1,000 bids at 1.9 hold 99.9% of the tickets but are below the reserve of 2; one bid
     // clears it. Clearing.awards must hold min(k, eligible) = 1 award every round.
     const m = new Lottery({ maxBids: 2048 });
@@ -277,14 +277,14 @@ describe('Lottery as a standing-bid book (model-based, rebuilds included)', () =
     assert.ok(wins[1] > 900 && wins[2] > 900, `wins ${JSON.stringify(wins)}`);
   });
 
-  it('stays valid across the full price range (17 decades)', { todo: 'BUG lottery.ts add(): Fenwick sums lose small weights to cancellation when a large weight leaves' }, () => {
+  it('stays valid across the full price range (17 decades)', () => {
     fc.assert(
       fc.property(fc.array(opArb(widePrice), { minLength: 1, maxLength: 120, size: 'max' }), replay),
       { ...FC, numRuns: 200 },
     );
   });
 
-  it('small bids are not starved after a large bid leaves', { todo: 'BUG lottery.ts add(): Fenwick sums lose small weights to cancellation when a large weight leaves' }, () => {
+  it('small bids are not starved after a large bid leaves', () => {
     const m = new Lottery({ maxBids: 64 });
     m.setBid(100, 1e11, 0); // slot 0
     m.setBid(1, 1e-6, 0); // slot 1
