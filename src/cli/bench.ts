@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { usage } from './args.js';
 
-export const summary = 'run a benchmark suite (runtime) and report figures against a baseline from the same run';
+export const summary = 'run a benchmark suite (runtime, market) and report figures against a baseline from the same run';
 
 const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick]
 
@@ -17,6 +17,9 @@ suites:
   runtime   metering overhead (metered ÷ unmetered wall time) on CPU-bound kernels, energy
             fidelity across kernels and agents, process switch time, spawn time, and the RSS
             of 1,000 live processes
+  market    ns per slot decision of the auction heap at 10^3..10^6 standing bids, against a
+            binary-heap auction, sort-every-round and the lottery, with per-bid update costs
+            and the market's CPU overhead at 1 ms slots
 
   --json        print the result as JSON
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
@@ -45,6 +48,13 @@ export async function run(argv: string[]): Promise<number> {
       const r = await benchRuntime({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
       result = r;
       if (!values.json) console.log(formatRuntime(r));
+      break;
+    }
+    case 'market': {
+      const { benchMarket, formatMarket } = await import('../bench/market.js');
+      const r = await benchMarket({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
+      result = r;
+      if (!values.json) console.log(formatMarket(r));
       break;
     }
     default:
