@@ -15,25 +15,17 @@
  * Invariants (isValid): the book's (book.ts) and the index's (buckets.ts).
  */
 import { BidBook, type Award, type Clearing, type MarketInit } from './book.js';
-import { BucketIndex } from './buckets.js';
+import { R_PID, R_PRICE, R_REFRESHED, R_SLOT, REC } from './buckets.js';
 import { firstBucketAtLeast, lowerBound } from './prices.js';
 import type { Random } from './random.js';
 
 export class AuctionHeap extends BidBook {
   readonly kind = 'auction' as const;
-  private readonly index: BucketIndex;
+  /** Slots drawn this round (reused across rounds: clearing allocates only the awards). */
+  private picked = new Float64Array(64);
 
   constructor(init: Partial<MarketInit> = {}) {
     super(init);
-    this.index = new BucketIndex(this.init.maxBids);
-  }
-
-  protected indexInsert(slot: number): void {
-    this.index.insert(slot, this.price[slot]!);
-  }
-
-  protected indexRemove(slot: number): void {
-    this.index.remove(slot);
   }
 
   /** The highest non-empty bucket, or -1. */
@@ -45,6 +37,37 @@ export class AuctionHeap extends BidBook {
   highestBelow(b: number): number {
     return this.index.highestBelow(b);
   }
+
+  /**
+   * Draws a record of bucket b uniformly among those not yet picked this round (picked[from..to)
+   * holds this bucket's picks). Rejection while at most half are picked (expected < 2 draws, and
+   * no writes: a swap would touch two more cache lines); a scan of the few left otherwise.
+   * Returns the record's index, or -1 if every record is picked.
+   */
+  private draw(b: number, from: number, to: number, random: Random): number {
+    const n = this.index.count[b]!;
+    const taken = to - from;
+    if (taken >= n) return -1;
+    const recs = this.index.records[b]!;
+    if (taken * 2 <= n) {
+      for (;;) {
+        const j = Math.floor(random() * n);
+        if (!this.isPicked(recs[j * REC + R_SLOT]!, from, to)) return j;
+      }
+    }
+    let r = Math.floor(random() * (n - taken));
+    for (let j = 0; j < n; j++) {
+      if (this.isPicked(recs[j * REC + R_SLOT]!, from, to)) continue;
+      if (r-- === 0) return j;
+    }
+    return -1;
+  }
+
+  private isPicked(slot: number, from: number, to: number): boolean {
+    for (let i = from; i < to; i++) if (this.picked[i] === slot) return true;
+    return false;
+  }
+
   /**
    * Sells up to `slots` slots to the highest bids at or above the reserve, one per bidder, at
    * one uniform price. Expired bids met on the way are dropped (each at most once: amortised
@@ -52,57 +75,41 @@ export class AuctionHeap extends BidBook {
    */
   clear(slots: number, reserveTokensPerJ: number, nowMs: number, random: Random): Clearing {
     this.checkClearArgs(slots, reserveTokensPerJ, nowMs);
+    if (this.picked.length < slots) this.picked = new Float64Array(slots);
     const awards: Award[] = [];
     const floor = firstBucketAtLeast(reserveTokensPerJ);
+    const ttl = this.init.bidTtlMs;
     let expired = 0;
     let b = this.index.highest();
-    // `taken` counts the winners drawn from bucket b; they sit at the front of its list.
-    let taken = 0;
-    while (b >= floor && awards.length < slots) {
-      const list = this.index.members[b]!;
-      if (taken === list.length) {
+    // picked[from..awards.length) are the winners drawn from bucket b.
+    let from = 0;
+    // Winners, then one more bid for the price: the (k+1)-th highest live bid, if any clears
+    // the reserve.
+    let priceBucket = -1;
+    while (b >= floor) {
+      const j = this.draw(b, from, awards.length, random);
+      if (j < 0) {
         b = this.index.highestBelow(b);
-        taken = 0;
+        from = awards.length;
         continue;
       }
-      const j = taken + Math.floor(random() * (list.length - taken));
-      const slot = list[j]!;
-      if (this.expired(slot, nowMs)) {
-        // Dropping it may empty the bucket; keep b as the walk's position all the same.
-        this.drop(slot); // behind the winners drawn so far, so swap-and-pop leaves them in place
+      const recs = this.index.records[b]!;
+      const at = j * REC;
+      const slot = recs[at + R_SLOT]!;
+      if (nowMs - recs[at + R_REFRESHED]! > ttl) {
+        this.drop(slot); // moves the bucket's last record into its place; picks are kept by slot
         expired++;
         continue;
       }
-      this.index.swap(list, taken, j);
-      taken++;
-      awards.push({ pid: this.pid[slot]!, bidTokensPerJ: this.price[slot]!, priceTokensPerJ: 0 });
-    }
-    // The (k+1)-th highest live bid sets the price (if it clears the reserve at all).
-    let priceBucket = -1;
-    if (awards.length === slots) {
-      while (b >= floor) {
-        const list = this.index.members[b]!;
-        if (taken < list.length) {
-          const j = taken + Math.floor(random() * (list.length - taken));
-          const slot = list[j]!;
-          if (this.expired(slot, nowMs)) {
-            this.drop(slot); // behind the winners drawn so far, so swap-and-pop leaves them in place
-            expired++;
-            continue;
-          }
-          priceBucket = b;
-          break;
-        }
-        b = this.index.highestBelow(b);
-        taken = 0;
+      if (awards.length === slots) {
+        priceBucket = b;
+        break;
       }
+      this.picked[awards.length] = slot;
+      awards.push({ pid: recs[at + R_PID]!, bidTokensPerJ: recs[at + R_PRICE]!, priceTokensPerJ: 0 });
     }
     const priceTokensPerJ = Math.max(reserveTokensPerJ, priceBucket >= 0 ? lowerBound(priceBucket) : 0);
     for (const a of awards) a.priceTokensPerJ = priceTokensPerJ;
     return { mechanism: 'auction', slots, awards, priceTokensPerJ, reserveTokensPerJ, expired };
-  }
-
-  override isValid(): boolean {
-    return super.isValid() && this.index.isValid((s) => this.pid[s] !== -1, (s) => this.price[s]!, this.size);
   }
 }

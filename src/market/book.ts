@@ -12,11 +12,13 @@
  * Invariants (checked by isValid):
  *  - slotOf maps each live pid to a slot whose pid is that pid; live slots and free slots
  *    partition [0, maxBids);
- *  - every live bid's price is valid (prices.ts) and is indexed by the mechanism exactly once.
+ *  - every live bid's price is valid (prices.ts) and is in the bucket index exactly once, its
+ *    record agreeing with the book (buckets.ts).
  */
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { assert } from '../assert.js';
 import { isValidPrice, PRICE_MAX, PRICE_MIN } from './prices.js';
+import { BucketIndex } from './buckets.js';
 import type { Random } from './random.js';
 
 export interface MarketInit {
@@ -72,6 +74,12 @@ export interface Mechanism {
   isValid(): boolean;
 }
 
+// The common outcomes are shared frozen values: a round that changes 10% of a million bids
+// must not leave 100,000 objects for the collector.
+const PLACED: BidOutcome = Object.freeze({ kind: 'placed' });
+const UPDATED: BidOutcome = Object.freeze({ kind: 'updated' });
+const UNCHANGED: BidOutcome = Object.freeze({ kind: 'unchanged' });
+
 export const MAX_PID = 2 ** 31 - 1;
 export const MAX_SLOTS_PER_ROUND = 4096;
 
@@ -85,6 +93,8 @@ export abstract class BidBook implements Mechanism {
   protected readonly refreshedAtMs: Float64Array;
   private readonly free: Int32Array;
   private freeTop: number;
+  /** The price-bucket index over the live bids (buckets.ts), which both mechanisms draw from. */
+  protected readonly index: BucketIndex;
 
   constructor(init: Partial<MarketInit> = {}) {
     this.init = { ...DEFAULT_MARKET, ...init };
@@ -98,6 +108,7 @@ export abstract class BidBook implements Mechanism {
     this.free = new Int32Array(n);
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
     this.freeTop = n;
+    this.index = new BucketIndex(n);
   }
 
   get size(): number {
@@ -131,18 +142,22 @@ export abstract class BidBook implements Mechanism {
       this.price[slot] = priceTokensPerJ;
       this.changedAtMs[slot] = nowMs;
       this.refreshedAtMs[slot] = nowMs;
-      this.indexInsert(slot);
-      return { kind: 'placed' };
+      this.index.insert(slot, pid, priceTokensPerJ, nowMs);
+      this.changed();
+      return PLACED;
     }
     this.refreshedAtMs[s] = nowMs;
-    if (this.price[s] === priceTokensPerJ) return { kind: 'unchanged' };
     const retryAtMs = this.changedAtMs[s]! + this.init.minBidIntervalMs;
-    if (nowMs < retryAtMs) return { kind: 'rate_limited', retryAtMs };
-    this.indexRemove(s);
+    if (this.price[s] === priceTokensPerJ || nowMs < retryAtMs) {
+      this.index.touch(s, nowMs);
+      return this.price[s] === priceTokensPerJ ? UNCHANGED : { kind: 'rate_limited', retryAtMs };
+    }
+    this.index.remove(s);
     this.price[s] = priceTokensPerJ;
     this.changedAtMs[s] = nowMs;
-    this.indexInsert(s);
-    return { kind: 'updated' };
+    this.index.insert(s, pid, priceTokensPerJ, nowMs);
+    this.changed();
+    return UPDATED;
   }
 
   removeBid(pid: number): void {
@@ -157,6 +172,7 @@ export abstract class BidBook implements Mechanism {
     const s = this.slotOf.get(pid);
     if (s === undefined) throw new MaxwellError(ErrorCode.BID_UNKNOWN, `no standing bid for process ${pid}`, { pid });
     this.refreshedAtMs[s] = nowMs;
+    this.index.touch(s, nowMs);
   }
 
   protected expired(slot: number, nowMs: number): boolean {
@@ -164,7 +180,8 @@ export abstract class BidBook implements Mechanism {
   }
 
   protected drop(slot: number): void {
-    this.indexRemove(slot);
+    this.index.remove(slot);
+    this.changed();
     this.slotOf.delete(this.pid[slot]!);
     this.pid[slot] = -1;
     this.free[this.freeTop++] = slot;
@@ -195,10 +212,15 @@ export abstract class BidBook implements Mechanism {
       if (seen[s] || this.pid[s] !== -1) return false;
       seen[s] = 1;
     }
-    return true;
+    return this.index.isValid({
+      isLive: (slot) => this.pid[slot] !== -1,
+      pidOf: (slot) => this.pid[slot]!,
+      priceOf: (slot) => this.price[slot]!,
+      refreshedOf: (slot) => this.refreshedAtMs[slot]!,
+    }, this.slotOf.size);
   }
 
   abstract clear(slots: number, reserveTokensPerJ: number, nowMs: number, random: Random): Clearing;
-  protected abstract indexInsert(slot: number): void;
-  protected abstract indexRemove(slot: number): void;
+  /** Called after every change to the set of bids or their prices (the lottery rebuilds its tree). */
+  protected changed(): void {}
 }

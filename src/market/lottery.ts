@@ -21,7 +21,7 @@
  * buckets' weights.
  */
 import { BidBook, type Award, type Clearing, type MarketInit } from './book.js';
-import { BucketIndex } from './buckets.js';
+import { R_SLOT, REC } from './buckets.js';
 import { BUCKETS, bucketOf, lowerBound, PRICE_MAX, PRICE_MIN } from './prices.js';
 import type { Random } from './random.js';
 
@@ -29,7 +29,6 @@ const TOP_STEP = 2 ** Math.floor(Math.log2(BUCKETS));
 
 export class Lottery extends BidBook {
   readonly kind = 'lottery' as const;
-  private readonly index: BucketIndex;
   /** Fenwick tree over bucket weights: tree[i] (1-based) sums buckets i − lowbit(i) .. i − 1. */
   private readonly tree = new Float64Array(BUCKETS + 1);
   private dirty = true;
@@ -38,16 +37,9 @@ export class Lottery extends BidBook {
 
   constructor(init: Partial<MarketInit> = {}) {
     super(init);
-    this.index = new BucketIndex(this.init.maxBids);
   }
 
-  protected indexInsert(slot: number): void {
-    this.index.insert(slot, this.price[slot]!);
-    this.dirty = true;
-  }
-
-  protected indexRemove(slot: number): void {
-    this.index.remove(slot);
+  protected override changed(): void {
     this.dirty = true;
   }
 
@@ -56,7 +48,7 @@ export class Lottery extends BidBook {
     const t = this.tree;
     t.fill(0);
     for (let i = 1; i <= BUCKETS; i++) {
-      t[i]! += (this.index.members[i - 1]!.length - this.taken[i - 1]!) * lowerBound(i - 1);
+      t[i]! += (this.index.count[i - 1]! - this.taken[i - 1]!) * lowerBound(i - 1);
       const parent = i + (i & -i);
       if (parent <= BUCKETS) t[parent]! += t[i]!;
     }
@@ -104,14 +96,15 @@ export class Lottery extends BidBook {
       const eligible = this.prefix(BUCKETS) - below;
       if (!(eligible > 0)) break;
       const b = this.find(below + random() * eligible);
-      const list = b < BUCKETS ? this.index.members[b]! : undefined;
+      const n = b < BUCKETS ? this.index.count[b]! : 0;
       const taken = b < BUCKETS ? this.taken[b]! : 0;
-      if (list === undefined || b < floor || taken >= list.length) {
+      if (b < floor || taken >= n) {
         misses++;
         continue;
       }
-      const j = taken + Math.floor(random() * (list.length - taken));
-      const slot = list[j]!;
+      // This round's draws from bucket b sit at the front of its records (swapped there).
+      const j = taken + Math.floor(random() * (n - taken));
+      const slot = this.index.records[b]![j * REC + R_SLOT]!;
       this.add(b, -lowerBound(b));
       // Taking a bid out of sums that span 17 decades can cancel the small ones away: when the
       // sum falls by nine orders of magnitude within a round, rebuild it exactly.
@@ -127,7 +120,7 @@ export class Lottery extends BidBook {
         expired++;
         continue;
       }
-      this.index.swap(list, taken, j);
+      this.index.swap(b, taken, j);
       if (taken === 0) touched.push(b);
       this.taken[b] = taken + 1;
       const bid = this.price[slot]!;
@@ -142,12 +135,12 @@ export class Lottery extends BidBook {
   }
 
   override isValid(): boolean {
-    if (!super.isValid() || !this.index.isValid((s) => this.pid[s] !== -1, (s) => this.price[s]!, this.size)) return false;
+    if (!super.isValid()) return false;
     if (this.taken.some((t) => t !== 0)) return false;
     if (this.dirty) return true;
     for (let i = 1; i <= BUCKETS; i++) {
       let sum = 0;
-      for (let b = i - (i & -i); b < i; b++) sum += this.index.members[b]!.length * lowerBound(b);
+      for (let b = i - (i & -i); b < i; b++) sum += this.index.count[b]! * lowerBound(b);
       if (Math.abs(this.tree[i]! - sum) > 1e-9 * Math.max(1e-6, sum)) return false;
     }
     return true;
