@@ -17,6 +17,9 @@ export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) =
   return {
     /** log(ptr, len): a UTF-8 line for the operator; returns 0, or 21 (EFAULT) for a bad range. */
     log: (ptr: number, len: number) => {
+      // i32 arguments arrive signed; made unsigned so a "negative" length cannot charge negative fuel.
+      ptr >>>= 0;
+      len >>>= 0;
       try {
         const bytes = new Uint8Array(ctx.memory().buffer, ptr, len);
         ctx.chargeIo(len);

@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 12;
+export const INSTRUMENTATION_VERSION = 13;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -90,6 +90,8 @@ export const DEFAULT_RESERVE_PAGES = 16;
  * first. A path between two checks can overdraw by at most the unchecked charges on it.
  */
 export const UNCHECKED_MAX_FUEL = 512;
+/** The most unchecked charges one function makes in all; past it, its charges are checked. */
+export const UNCHECKED_FN_MAX_FUEL = 16_384;
 
 const FUEL_GLOBAL = '__maxwell$fuel';
 const YIELD_FN = '__maxwell$yield';
@@ -449,6 +451,12 @@ function rewrite(
     /** Temporaries for call results in cached mode, one per type. */
     temps: Map<number, number>;
     func: Ref;
+    /** Unchecked charges made so far in this function (see chargeSegment). */
+    unchecked: number;
+    /** Has the walk passed a call (in evaluation order)? */
+    sawCall: boolean;
+    /** Does an unchecked charge follow a call? Then the exit settles the debt. */
+    needsExitCheck: boolean;
   }
   let fn!: FnCtx;
 
@@ -472,8 +480,17 @@ function rewrite(
    * entry), which pays the debt first. A large one checks and refills first, so that no region
    * much bigger than UNCHECKED_MAX_FUEL ever runs unpaid, whatever the budget.
    */
-  const chargeSegment = (cost: number): Ref => {
-    if (cost <= UNCHECKED_MAX_FUEL) return charge(cost);
+  const chargeSegment = (cost: number, afterCall: boolean): Ref => {
+    // Unchecked charges are bounded per activation: each one at most UNCHECKED_MAX_FUEL, all of
+    // one function's together at most UNCHECKED_FN_MAX_FUEL (past it, the rest are checked).
+    // Debt made before a call is settled by the callee's entry check; debt made after a call
+    // could leave with the return and pile up frame by frame down a recursion, so such a
+    // function gets an exit check (fib's arms all precede its calls: it needs none).
+    if (cost <= UNCHECKED_MAX_FUEL && fn.unchecked + cost <= UNCHECKED_FN_MAX_FUEL) {
+      fn.unchecked += cost;
+      if (afterCall) fn.needsExitCheck = true;
+      return charge(cost);
+    }
     const refill = mod.call(REFILL_FN, [mod.i32.const(cost)], B.none);
     return mod.block(null, [
       mod.if(mod.i32.lt_s(get(), mod.i32.const(cost)), fn.cached ? mod.block(null, [flush(), refill, reload()]) : refill),
@@ -525,7 +542,7 @@ function rewrite(
         // one). It starts a segment of its own, charged when reached, so that a switch pays for
         // the case it runs and not for all of them.
         let segment = region;
-        const splits: Array<{ index: number; seg: Region }> = [];
+        const splits: Array<{ index: number; seg: Region; afterCall: boolean }> = [];
         const count = B.Block.getNumChildren(e);
         for (let i = 0; i < count; i++) {
           const c = B.Block.getChildAt(e, i);
@@ -533,13 +550,13 @@ function rewrite(
           if (n !== c) B.Block.setChildAt(e, i, n);
           if (!fold && i + 1 < count && B.getExpressionId(c) === B.BlockId && B.Block.getName(c)) {
             segment = { cost: 0 };
-            splits.push({ index: i + 1, seg: segment });
+            splits.push({ index: i + 1, seg: segment, afterCall: fn.sawCall });
           }
         }
         for (let k = splits.length - 1; k >= 0; k--) {
-          const { index, seg } = splits[k]!;
+          const { index, seg, afterCall } = splits[k]!;
           if (seg.cost > 0) {
-            B.Block.insertChildAt(e, index, chargeSegment(seg.cost));
+            B.Block.insertChildAt(e, index, chargeSegment(seg.cost, afterCall));
             stats.joins++;
           }
         }
@@ -548,8 +565,8 @@ function rewrite(
       case B.ReturnId: {
         walkChildren(e, id, region, fold);
         region.cost += costs.control;
-        if (!fn.cached) return e;
-        // Every exit must write the cached fuel back: a return becomes a branch to the exit block.
+        // Every exit must pass the exit block (the write-back of cached fuel, the debt check):
+        // a return becomes a branch to it.
         const value = B.Return.getValue(e);
         return value ? mod.br(fn.exitLabel, 0, value) : mod.br(fn.exitLabel);
       }
@@ -559,6 +576,7 @@ function rewrite(
       case B.MemoryGrowId: {
         const delta = walk(B.MemoryGrow.getDelta(e), region, fold || fn.cached);
         region.cost += costs.callHost;
+        fn.sawCall = true;
         return aroundCall(mod.call(GROW_FN, [delta], B.i32));
       }
       case B.MemoryFillId: case B.MemoryCopyId: case B.MemoryInitId: {
@@ -583,12 +601,14 @@ function rewrite(
         if (B.Call.isReturn(e)) unsupported('tail calls (return_call)');
         walkChildren(e, id, region, fold || fn.cached);
         region.cost += importedFns.has(B.Call.getTarget(e)) ? costs.callHost : costs.call;
+        fn.sawCall = true;
         return aroundCall(e);
       }
       case B.CallIndirectId: {
         if (B.CallIndirect.isReturn(e)) unsupported('tail calls (return_call_indirect)');
         walkChildren(e, id, region, fold || fn.cached);
         region.cost += costs.callIndirect;
+        fn.sawCall = true;
         return aroundCall(e);
       }
       default: {
@@ -649,10 +669,11 @@ function rewrite(
 
   const walkArm = (arm: Ref): Ref => {
     const r: Region = { cost: 0 };
+    const afterCall = fn.sawCall;
     const body = walk(arm, r, false);
     stats.ifArms++;
     if (r.cost === 0) return body;
-    return mod.block(null, [chargeSegment(r.cost), body], B.getExpressionType(body));
+    return mod.block(null, [chargeSegment(r.cost, afterCall), body], B.getExpressionType(body));
   };
 
   /**
@@ -701,7 +722,7 @@ function rewrite(
     const found = { loops: false, loopInOperand: false };
     scan(body, false, found);
     const cached = found.loops && !found.loopInOperand;
-    fn = { cached, fuelLocal: -1, exitLabel: fresh('exit'), resultType: results, temps: new Map(), func: f };
+    fn = { cached, fuelLocal: -1, exitLabel: fresh('exit'), resultType: results, temps: new Map(), func: f, unchecked: 0, sawCall: false, needsExitCheck: false };
     if (cached) {
       fn.fuelLocal = B._BinaryenFunctionAddVar(f, B.i32) as number;
       stats.cachedFunctions++;
@@ -717,15 +738,18 @@ function rewrite(
       ? [mod.if(short(entry.cost), mod.call(REFILL_FN, [mod.i32.const(entry.cost)], B.none)),
         mod.global.set(FUEL_GLOBAL, mod.i32.sub(fuel(), mod.i32.const(entry.cost)))]
       : [];
-    if (!cached) {
-      B.Function.setBody(f, mod.block(null, [...prologue, newBody], results));
-      continue;
-    }
+    // The exit: write cached fuel back, and settle any debt the unchecked charges left, so
+    // that the caller resumes with a non-negative balance (refill(0) dies of apoptosis if the
+    // debt is past the budget).
     const exitBlock = mod.block(fn.exitLabel, [newBody], results);
+    const settle = fn.needsExitCheck ? [mod.if(short(0), mod.call(REFILL_FN, [mod.i32.const(0)], B.none))] : [];
+    const after = [...(cached ? [flush()] : []), ...settle];
     const tail = results === B.none
-      ? [exitBlock, flush()]
-      : [mod.local.set(temp(results), exitBlock), flush(), mod.local.get(temp(results), results)];
-    B.Function.setBody(f, mod.block(null, [...prologue, reload(), ...tail], results));
+      ? [exitBlock, ...after]
+      : after.length === 0
+        ? [exitBlock]
+        : [mod.local.set(temp(results), exitBlock), ...after, mod.local.get(temp(results), results)];
+    B.Function.setBody(f, mod.block(null, [...prologue, ...(cached ? [reload()] : []), ...tail], results));
   }
 
   // Internal helpers, added after the walk so that they are not metered themselves.

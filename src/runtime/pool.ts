@@ -17,6 +17,9 @@ import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './prot
 import { DEFAULT_SLICE_FUEL } from './executor.js';
 import { nominalCalibration } from '../energy/calibration.js';
 
+/** Shared kill cells per worker: pids being killed mid-slice (0 = free). */
+export const INTERRUPT_CELLS = 8;
+
 export interface PoolInit {
   /** Worker threads; default: the number of cores. */
   workers?: number;
@@ -65,8 +68,10 @@ export class WorkerPool {
   readonly size: number;
   private readonly init: Required<PoolInit>;
   private workers: Worker[] = [];
-  /** Per worker, a shared cell for killing a process in the middle of a long slice. */
+  /** Per worker, shared cells for killing processes in the middle of a long slice. */
   private interrupts: Int32Array[] = [];
+  /** Workers that crashed: no process is placed on them again. */
+  private readonly dead = new Set<number>();
   private readonly liveCount: number[];
   private readonly table = new Map<number, ProcessRecord>();
   private readonly pending = new Map<number, Pending>();
@@ -94,7 +99,7 @@ export class WorkerPool {
     this.started = true;
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.size; i++) {
-      const interrupt = new Int32Array(new SharedArrayBuffer(4));
+      const interrupt = new Int32Array(new SharedArrayBuffer(4 * INTERRUPT_CELLS));
       this.interrupts.push(interrupt);
       const w = new Worker(new URL('./worker.js', import.meta.url), {
         workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs, interrupt },
@@ -111,6 +116,7 @@ export class WorkerPool {
       }));
       w.on('message', (m: FromWorker) => this.onMessage(i, m));
       w.on('error', (err) => this.onWorkerDeath(i, err));
+      w.on('exit', (code) => { if (this.workers.length > 0) this.onWorkerDeath(i, new Error(`exited with code ${code}`)); });
       this.workers.push(w);
     }
     await Promise.all(ready);
@@ -135,9 +141,13 @@ export class WorkerPool {
     if (live >= this.init.maxProcesses) {
       throw new MaxwellError(ErrorCode.PROCESS_LIMIT, `the node holds its limit of ${this.init.maxProcesses} live processes`);
     }
+    let worker = -1;
+    for (let i = 0; i < this.size; i++) {
+      if (this.dead.has(i)) continue;
+      if (worker < 0 || this.liveCount[i]! < this.liveCount[worker]!) worker = i;
+    }
+    if (worker < 0) throw new MaxwellError(ErrorCode.NODE_STOPPED, 'every worker of the node has crashed');
     const pid = this.nextPid++;
-    let worker = 0;
-    for (let i = 1; i < this.size; i++) if (this.liveCount[i]! < this.liveCount[worker]!) worker = i;
     this.liveCount[worker]!++;
     this.table.set(pid, {
       pid, worker, state: 'ready', bid: options.bid ?? 1, fuelUsed: 0, memoryPages: module.info.guestInitialPages, switches: 0,
@@ -158,9 +168,11 @@ export class WorkerPool {
     const r = this.table.get(pid);
     if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
     if (r.state === 'dead') return;
-    // The message kills a waiting process; the shared cell reaches one that is running a slice
-    // (its worker does not read messages until the slice ends).
-    Atomics.store(this.interrupts[r.worker]!, 0, pid);
+    // The message kills a waiting process; a shared cell reaches one that is running a slice
+    // (its worker does not read messages until the slice ends). If every cell is taken, the
+    // message alone does it, at the end of the worker's window.
+    const cells = this.interrupts[r.worker]!;
+    for (let i = 0; i < cells.length; i++) if (Atomics.compareExchange(cells, i, 0, pid) === 0) break;
     this.post(r.worker, { type: 'kill', pid, exit: { reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message } });
   }
 
@@ -228,7 +240,11 @@ export class WorkerPool {
 
   private onWorkerDeath(worker: number, err: Error): void {
     // A worker dies only from a bug in Maxwell (guests cannot throw past their process).
-    // Its processes are lost: fail them loudly rather than leave callers waiting.
+    // Its processes are lost: fail them loudly rather than leave callers waiting, and place no
+    // process on it again.
+    if (this.dead.has(worker)) return;
+    this.dead.add(worker);
+    this.liveCount[worker] = 0;
     for (const r of this.table.values()) {
       if (r.worker !== worker || r.state === 'dead') continue;
       r.state = 'dead';

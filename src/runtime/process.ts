@@ -62,7 +62,7 @@ export interface SpawnOptions {
   /** The export to run; `_start` for a WASI command. */
   entry?: string;
   /**
-   * A cell the node writes a pid into to kill it without waiting for the worker's event loop
+   * Cells the node writes pids into to kill them without waiting for the worker's event loop
    * (a process in a long slice keeps the worker busy). Read at every yield and refill.
    */
   interrupt?: Int32Array;
@@ -370,14 +370,19 @@ export class Process {
 
   private checkKill(): void {
     if (this.killRequest !== null) throw new Terminate(this.killRequest);
-    if (this.interrupt !== undefined && Atomics.load(this.interrupt, 0) === this.pid) {
-      Atomics.store(this.interrupt, 0, 0);
-      throw new Terminate({ reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message: 'killed by the node during a slice' });
+    const cells = this.interrupt;
+    if (cells === undefined) return;
+    for (let i = 0; i < cells.length; i++) {
+      if (Atomics.load(cells, i) === this.pid) {
+        Atomics.compareExchange(cells, i, this.pid, 0);
+        throw new Terminate({ reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message: 'killed by the node during a slice' });
+      }
     }
   }
 
   /** Host-side charges (I/O, growth): applied before the work, refused beyond the budget. */
   private chargeHost(cost: number): void {
+    assert(cost >= 0 && Number.isFinite(cost), `a host charge is a finite non-negative fuel amount, not ${cost}`);
     // Booked on the host side, not through the guest's i32 counter: a large grow costs more
     // fuel than an i32 holds.
     const usedAfter = this.fuelUsedNow + cost;

@@ -57,6 +57,13 @@ export interface WasiContext {
 
 type Fn = (...args: never[]) => number | void;
 
+/**
+ * Wasm passes i32 pointers and lengths to JavaScript as signed numbers: 0x80000000 arrives as
+ * -2^31. Every one is made unsigned before use, or a negative length would charge negative
+ * fuel (free work) and pointers past 2 GiB would fail.
+ */
+const u = (x: number) => x >>> 0;
+
 export function wasiImports(ctx: WasiContext): Record<string, Fn> {
   let stdinPos = 0;
   const view = () => new DataView(ctx.memory().buffer);
@@ -75,12 +82,14 @@ export function wasiImports(ctx: WasiContext): Record<string, Fn> {
   };
 
   const sizes = (list: Buffer[]) => (countPtr: number, sizePtr: number) => guard(() => {
+    countPtr = u(countPtr); sizePtr = u(sizePtr);
     const v = view();
     v.setUint32(countPtr, list.length, true);
     v.setUint32(sizePtr, list.reduce((n, b) => n + b.length, 0), true);
     return ERRNO_SUCCESS;
   });
   const fill = (list: Buffer[]) => (ptrsPtr: number, bufPtr: number) => guard(() => {
+    ptrsPtr = u(ptrsPtr); bufPtr = u(bufPtr);
     const v = view();
     let p = bufPtr;
     list.forEach((b, i) => {
@@ -93,6 +102,7 @@ export function wasiImports(ctx: WasiContext): Record<string, Fn> {
 
   return {
     fd_write: (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => guard(() => {
+      iovs = u(iovs); iovsLen = u(iovsLen); nwrittenPtr = u(nwrittenPtr);
       const out = fd === 1 ? ctx.stdout : fd === 2 ? ctx.stderr : undefined;
       if (out === undefined) return ERRNO_BADF;
       const v = view();
@@ -108,6 +118,7 @@ export function wasiImports(ctx: WasiContext): Record<string, Fn> {
       return ERRNO_SUCCESS;
     }),
     fd_read: (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => guard(() => {
+      iovs = u(iovs); iovsLen = u(iovsLen); nreadPtr = u(nreadPtr);
       if (fd !== 0) return ERRNO_BADF;
       const v = view();
       let n = 0;
@@ -123,10 +134,11 @@ export function wasiImports(ctx: WasiContext): Record<string, Fn> {
       v.setUint32(nreadPtr, n, true);
       return ERRNO_SUCCESS;
     }),
-    fd_close: (fd: number) => (fd <= 2 ? ERRNO_SUCCESS : ERRNO_BADF),
+    fd_close: (fd: number) => (u(fd) <= 2 ? ERRNO_SUCCESS : ERRNO_BADF),
     fd_seek: () => ERRNO_BADF,
     fd_fdstat_get: (fd: number, statPtr: number) => guard(() => {
-      if (fd > 2) return ERRNO_BADF;
+      statPtr = u(statPtr);
+      if (u(fd) > 2) return ERRNO_BADF;
       const v = view();
       v.setUint8(statPtr, 2); // filetype: character device
       v.setUint16(statPtr + 2, 0, true);
@@ -144,6 +156,7 @@ export function wasiImports(ctx: WasiContext): Record<string, Fn> {
     environ_sizes_get: sizes(encodedEnv),
     environ_get: fill(encodedEnv),
     clock_time_get: (id: number, _precision: bigint, timePtr: number) => guard(() => {
+      timePtr = u(timePtr);
       let ns: bigint;
       if (id === 0) ns = BigInt(Date.now()) * 1_000_000n;
       else if (id === 1 || id === 2 || id === 3) ns = process.hrtime.bigint();
@@ -152,11 +165,14 @@ export function wasiImports(ctx: WasiContext): Record<string, Fn> {
       return ERRNO_SUCCESS;
     }),
     clock_res_get: (id: number, resPtr: number) => guard(() => {
+      resPtr = u(resPtr);
       if (id > 3) return ERRNO_INVAL;
       view().setBigUint64(resPtr, id === 0 ? 1_000_000n : 1n, true);
       return ERRNO_SUCCESS;
     }),
     random_get: (ptr: number, len: number) => guard(() => {
+      ptr = u(ptr); len = u(len);
+      if (ptr + len > ctx.memory().buffer.byteLength) return ERRNO_FAULT; // check before charging
       ctx.chargeIo(len);
       randomFillSync(bytes(ptr, len));
       return ERRNO_SUCCESS;

@@ -92,7 +92,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     }
     case 'kill': {
-      Atomics.compareExchange(interrupt, 0, msg.pid, 0);
+      for (let i = 0; i < interrupt.length; i++) Atomics.compareExchange(interrupt, i, msg.pid, 0);
       const death = executor.kill(msg.pid, msg.exit);
       if (death) send({ type: 'exit', process: finished(death) });
       return;
