@@ -11,27 +11,20 @@
 // (linear memory never shrinks, so memory.size at the end is the peak).
 
 import { println, eprintln, exit, getArgs, parseCount } from "../lib/wasi";
+import { XorShift32 } from "../lib/random";
 
 const SLOTS = 32;
 const DEFAULT_ROUNDS: i64 = 1000;
 
-// xorshift32, fixed seed: the run is deterministic.
-let rng: u32 = 0x9e3779b9;
-function next(): u32 {
-  let x = rng;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  rng = x;
-  return x;
-}
+// A fixed seed: the run is deterministic.
+const rng = new XorShift32(0x9e3779b9);
 
 function churn(rounds: i64): void {
   const live = new Array<Uint8Array | null>(SLOTS);
   const tags = new StaticArray<u8>(SLOTS);
   let allocated: u64 = 0;
   for (let r: i64 = 0; r < rounds; r++) {
-    const slot = <i32>(next() % <u32>SLOTS);
+    const slot = <i32>(rng.next() % <u32>SLOTS);
     const old = live[slot];
     if (old !== null) {
       const t = tags[slot];
@@ -42,8 +35,8 @@ function churn(rounds: i64): void {
       }
       if (old[n - 1] != t) abort("churner: heap corruption");
     }
-    const shift = 8 + next() % 9; // 256 B .. 64 KiB
-    const size = <i32>((1 << shift) + (next() & ((1 << shift) - 1)));
+    const shift = 8 + rng.next() % 9; // 256 B .. 64 KiB
+    const size = <i32>((1 << shift) + (rng.next() & ((1 << shift) - 1)));
     const buf = new Uint8Array(size);
     const tag = <u8>(r & 0xff);
     buf.fill(tag); // touch every byte

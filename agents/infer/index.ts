@@ -19,6 +19,7 @@
 //   test_count()            TEST_N
 
 import { println, eprintln, exit, getArgs, parseCount, percent2 } from "../lib/wasi";
+import { XorShift32 } from "../lib/random";
 import {
   FEATURES, HIDDEN, CLASSES, IN_ZERO, W1, B1, M1, S1, W2, B2,
   TEST_N, TEST_X, TEST_Y,
@@ -97,16 +98,8 @@ export function test_count(): i32 {
   return TEST_N;
 }
 
-// xorshift32 for the optional perturbation; fixed seed.
-let rng: u32 = 0x2545f491;
-function next(): u32 {
-  let x = rng;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  rng = x;
-  return x;
-}
+// A fixed seed: the run is deterministic.
+const rng = new XorShift32(0x2545f491);
 
 function run(queries: i64, noise: i32): void {
   let correct: i64 = 0;
@@ -117,7 +110,7 @@ function run(queries: i64, noise: i32): void {
       const span = <u32>(2 * noise + 1);
       for (let j = 0; j < FEATURES; j++) {
         const p = X + (<usize>j << 2);
-        store<i32>(p, load<i32>(p) + <i32>(next() % span) - noise);
+        store<i32>(p, load<i32>(p) + <i32>(rng.next() % span) - noise);
       }
     }
     if (forward() == <i32>unchecked(TEST_Y[s])) correct++;
