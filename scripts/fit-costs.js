@@ -17,15 +17,13 @@ import { readFile } from 'node:fs/promises';
 import { compileModule } from '../dist/src/runtime/module.js';
 import { Process } from '../dist/src/runtime/process.js';
 import { DEFAULT_COSTS } from '../dist/src/energy/cost-table.js';
+import { AGENT_WORKLOADS } from '../dist/src/bench/measure.js';
 
 const ROOT = new URL('../', import.meta.url);
 const params = JSON.parse(await readFile(new URL('bench/kernels/params.json', ROOT), 'utf8'));
 const WORKLOADS = [
   ...['matmul', 'sha256', 'fib', 'interp'].map((k) => ({ name: k, file: `bench/build/${k}.wasm`, entry: 'run', entryArgs: [params[k].n], args: ['k'] })),
-  { name: 'miner', file: 'agents/build/miner.wasm', entry: '_start', entryArgs: [], args: ['miner', '20'] },
-  { name: 'infer', file: 'agents/build/infer.wasm', entry: '_start', entryArgs: [], args: ['infer', '500000'] },
-  { name: 'churner', file: 'agents/build/churner.wasm', entry: '_start', entryArgs: [], args: ['churner', '100000'] },
-  { name: 'looper', file: 'agents/build/looper.wasm', entry: '_start', entryArgs: [], args: ['looper', '100000000'] },
+  ...AGENT_WORKLOADS.map((a) => ({ name: a.name, file: `agents/build/${a.name}.wasm`, entry: '_start', entryArgs: [], args: a.args })),
 ];
 // Not fitted: reported to show how the table does on a mix it was not fitted to. (With the
 // looper held out and lambda = 0.005, the fit reached 3% in sample and -33% on the looper: it

@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
 import type { CompiledModule } from '../runtime/module.js';
 import { Process } from '../runtime/process.js';
 
@@ -67,7 +66,7 @@ export interface MeteredTiming extends Timing {
  * One metered run of `entry(args)` as a fresh process, suspended and resumed at the end of
  * every slice (as on a busy node), with no budget limit.
  */
-export function timeMetered(compiled: CompiledModule, entry: string, args: number[], sliceFuel: number, processArgs?: string[]): MeteredTiming {
+export function timeMetered(compiled: CompiledModule, entry: string, args: number[], sliceFuel: number, processArgs?: readonly string[]): MeteredTiming {
   const p = new Process(compiled, {
     pid: 1, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 16_384, entry, entryArgs: args,
     args: processArgs ?? ['kernel'],
@@ -94,7 +93,21 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-export function machine(): { node: string; cpu: string; cores: number } {
-  const list = cpus();
-  return { node: process.version, cpu: list[0]?.model ?? 'unknown', cores: list.length };
+/** The machine a figure was measured on (node version, CPU model, cores). */
+export { machineInfo as machine } from '../energy/calibration.js';
+
+/**
+ * The sample agents as CPU-bound workloads: the one list that scripts/fit-costs.js,
+ * `maxwell calibrate` and `maxwell bench runtime` share, each run long enough (tens of ms)
+ * that a process's start-up (its first memory growth) does not dominate.
+ */
+export const AGENT_WORKLOADS: ReadonlyArray<{ name: string; args: readonly string[] }> = [
+  { name: 'miner', args: ['miner', '20'] },
+  { name: 'infer', args: ['infer', '500000'] },
+  { name: 'churner', args: ['churner', '100000'] },
+  { name: 'looper', args: ['looper', '100000000'] },
+];
+
+export async function agentBytes(name: string): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(`${REPO_ROOT}agents/build/${name}.wasm`));
 }

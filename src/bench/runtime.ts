@@ -13,12 +13,12 @@
  *  - spawn: creating a process from a compiled module (instance + WASI setup).
  *  - rss: resident memory of a node holding 1,000 live, suspended agent processes.
  */
-import { compileModule, readModuleFile, type CompiledModule } from '../runtime/module.js';
+import { compileModule, type CompiledModule } from '../runtime/module.js';
 import { Process } from '../runtime/process.js';
 import { WorkerPool } from '../runtime/pool.js';
 import { loadCalibration } from '../energy/calibration.js';
 import {
-  KERNEL_NAMES, kernelBytes, kernelParams, machine, median, percentile, REPO_ROOT, timeMetered, Unmetered,
+  AGENT_WORKLOADS, agentBytes, KERNEL_NAMES, kernelBytes, kernelParams, machine, median, percentile, timeMetered, Unmetered,
 } from './measure.js';
 import { DEFAULT_SLICE_FUEL } from '../runtime/executor.js';
 
@@ -42,28 +42,8 @@ export interface RuntimeBench {
   goals: Record<string, string>;
 }
 
-// The same workloads as scripts/fit-costs.js and `maxwell calibrate`, long enough (tens of ms)
-// that a process's start-up (its first memory growth) does not dominate.
-const AGENTS: Array<{ name: string; args: string[] }> = [
-  { name: 'miner', args: ['miner', '20'] },
-  { name: 'infer', args: ['infer', '500000'] },
-  { name: 'churner', args: ['churner', '100000'] },
-  { name: 'looper', args: ['looper', '100000000'] },
-];
-
 async function agent(name: string): Promise<CompiledModule> {
-  return compileModule(await readModuleFile(`${REPO_ROOT}agents/build/${name}.wasm`), { cacheDir: '.maxwell/cache' });
-}
-
-/** Runs an agent to its exit and returns the fuel it burnt and the CPU time it took. */
-function agentRate(compiled: CompiledModule, args: string[], budgetFuel: number): { fuel: number; cpuMs: number } {
-  const p = new Process(compiled, { pid: 1, budgetFuel, memoryLimitPages: 4096, args });
-  const c0 = process.cpuUsage();
-  let o;
-  do o = p.runSlice(DEFAULT_SLICE_FUEL); while (o.kind === 'yielded');
-  const c = process.cpuUsage(c0);
-  if (o.exit.reason !== 'exit') throw new Error(`${args[0]} died: ${o.exit.message}`);
-  return { fuel: p.fuelUsed, cpuMs: (c.user + c.system) / 1000 };
+  return compileModule(await agentBytes(name), { cacheDir: '.maxwell/cache' });
 }
 
 export async function benchRuntime(opts: { quick?: boolean; log?: (s: string) => void } = {}): Promise<RuntimeBench> {
@@ -110,14 +90,14 @@ export async function benchRuntime(opts: { quick?: boolean; log?: (s: string) =>
   }
 
   // 2. Fidelity on the sample agents (the kernels' rates come from step 1).
-  for (const a of AGENTS) {
+  for (const a of AGENT_WORKLOADS) {
     log(`fidelity: ${a.name}\n`);
     const compiled = await agent(a.name);
-    agentRate(compiled, a.args, Number.MAX_SAFE_INTEGER); // warm-up
+    timeMetered(compiled, '_start', [], DEFAULT_SLICE_FUEL, a.args); // warm-up
     let fuel = 0;
     let cpuMs = 0;
     while (cpuMs < (opts.quick ? 200 : 1000)) {
-      const r = agentRate(compiled, a.args, Number.MAX_SAFE_INTEGER);
+      const r = timeMetered(compiled, '_start', [], DEFAULT_SLICE_FUEL, a.args);
       fuel += r.fuel;
       cpuMs += r.cpuMs;
     }

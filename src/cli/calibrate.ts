@@ -12,11 +12,10 @@
  */
 import { parseArgs } from 'node:util';
 import { compileModule, type CompiledModule } from '../runtime/module.js';
-import { KERNEL_NAMES, kernelBytes, kernelParams, machine, REPO_ROOT, timeMetered } from '../bench/measure.js';
+import { AGENT_WORKLOADS, agentBytes, KERNEL_NAMES, kernelBytes, kernelParams, machine, timeMetered } from '../bench/measure.js';
 import { saveCalibration, type Calibration } from '../energy/calibration.js';
 import { ACTIVE_POWER_PER_CORE_W_DEFAULT } from '../energy/power-model.js';
 import { positiveNumber, usage } from './args.js';
-import { readModuleFile } from '../runtime/module.js';
 import { join } from 'node:path';
 import { DEFAULT_SLICE_FUEL } from '../runtime/executor.js';
 
@@ -33,15 +32,7 @@ in total; exit status 1 if not), and stores it in DIR/calibration.json (default 
   --p-active W   power one busy core draws above idle, in W (default ${ACTIVE_POWER_PER_CORE_W_DEFAULT}, the power
                  model's default; give the figure for your CPU if you know it)`;
 
-// The same workloads as scripts/fit-costs.js and `maxwell bench runtime`.
-const AGENT_WORKLOADS = [
-  { name: 'miner', file: 'agents/build/miner.wasm', args: ['miner', '20'] },
-  { name: 'infer', file: 'agents/build/infer.wasm', args: ['infer', '500000'] },
-  { name: 'churner', file: 'agents/build/churner.wasm', args: ['churner', '100000'] },
-  { name: 'looper', file: 'agents/build/looper.wasm', args: ['looper', '100000000'] },
-];
-
-interface Workload { name: string; compiled: CompiledModule; entry: string; entryArgs: number[]; args: string[] }
+interface Workload { name: string; compiled: CompiledModule; entry: string; entryArgs: number[]; args: readonly string[] }
 
 /** Runs a workload repeatedly until it has used `seconds` of CPU (after one warm-up run). */
 function burn(w: Workload, seconds: number, warm: boolean) {
@@ -81,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     workloads.push({ name: k, compiled: await compileModule(await kernelBytes(k), { cacheDir }), entry: 'run', entryArgs: [params[k]], args: ['kernel'] });
   }
   for (const a of AGENT_WORKLOADS) {
-    workloads.push({ name: a.name, compiled: await compileModule(await readModuleFile(`${REPO_ROOT}${a.file}`), { cacheDir }), entry: '_start', entryArgs: [], args: a.args });
+    workloads.push({ name: a.name, compiled: await compileModule(await agentBytes(a.name), { cacheDir }), entry: '_start', entryArgs: [], args: a.args });
   }
 
   const fits = workloads.map((w) => {

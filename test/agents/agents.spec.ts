@@ -21,42 +21,26 @@ const ALLOWED = new Set([
 ]);
 const PAGE_BYTES = 65536;
 
-// The root tsconfig has no DOM lib and @types/node 20 does not declare the
-// WebAssembly global, so type the few parts used here locally (no global
-// declaration, so nothing can clash with other declarations in the project).
-interface WasmModule { readonly __brand?: 'WebAssembly.Module' }
-interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmInstance { readonly exports: Record<string, unknown> }
-interface WasmDescriptor { module?: string; name: string; kind: string }
-interface WasmApi {
-  Module: {
-    new (bytes: Uint8Array): WasmModule;
-    imports(m: WasmModule): WasmDescriptor[];
-    exports(m: WasmModule): WasmDescriptor[];
-  };
-  Instance: new (m: WasmModule, imports: object) => WasmInstance;
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 function wasmPath(name: string): string {
   return path.join(BUILD, `${name}.wasm`);
 }
 
-function loadModule(name: string): WasmModule {
+function loadModule(name: string): WebAssembly.Module {
   let bytes: Buffer;
   try {
     bytes = readFileSync(wasmPath(name));
   } catch (e) {
     throw new Error(`agent ${name} is not built (run: node scripts/build-agents.js): ${String(e)}`);
   }
-  return new WA.Module(bytes);
+  return new WebAssembly.Module(new Uint8Array(bytes));
 }
 
 interface Run {
   exitCode: number;
   stdout: string;
   stderr: string;
-  instance: WasmInstance;
+  instance: WebAssembly.Instance;
   pagesBefore: number;
 }
 
@@ -76,8 +60,8 @@ function runAgent(name: string, args: string[] = []): Run {
       stderr: errFd,
       returnOnExit: true,
     });
-    const instance = new WA.Instance(loadModule(name), wasi.getImportObject());
-    const memory = instance.exports['memory'] as WasmMemory;
+    const instance = new WebAssembly.Instance(loadModule(name), wasi.getImportObject() as WebAssembly.Imports);
+    const memory = instance.exports['memory'] as WebAssembly.Memory;
     const pagesBefore = memory.buffer.byteLength / PAGE_BYTES;
     const exitCode = wasi.start(instance);
     closeSync(outFd);
@@ -130,12 +114,12 @@ function minerHash(nonce: bigint): Buffer {
 test('every agent is a WASI command module importing only allowed wasi_snapshot_preview1 functions', () => {
   for (const name of AGENTS) {
     const mod = loadModule(name);
-    for (const imp of WA.Module.imports(mod)) {
+    for (const imp of WebAssembly.Module.imports(mod)) {
       assert.equal(imp.module, 'wasi_snapshot_preview1', `${name} imports ${imp.module}.${imp.name}`);
       assert.equal(imp.kind, 'function', `${name} imports ${imp.name} as ${imp.kind}`);
       assert.ok(ALLOWED.has(imp.name), `${name} imports disallowed ${imp.name}`);
     }
-    const exps = new Map(WA.Module.exports(mod).map((e) => [e.name, e.kind]));
+    const exps = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
     assert.equal(exps.get('_start'), 'function', `${name} exports _start`);
     assert.equal(exps.get('memory'), 'memory', `${name} exports memory`);
   }
@@ -231,7 +215,7 @@ test('churner allocates, frees and grows memory', () => {
   assert.equal(f['rounds'], '1000');
   const allocated = Number(f['allocated_bytes']);
   const peak = Number(f['peak_pages']);
-  const memory = r.instance.exports['memory'] as WasmMemory;
+  const memory = r.instance.exports['memory'] as WebAssembly.Memory;
   const pagesAfter = memory.buffer.byteLength / PAGE_BYTES;
   assert.equal(peak, pagesAfter, 'peak_pages is the final memory.size');
   assert.ok(peak >= r.pagesBefore + 4, `memory grew from ${r.pagesBefore} to only ${peak} pages`);

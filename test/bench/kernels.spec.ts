@@ -16,22 +16,6 @@ const BUILD = path.join(ROOT, 'bench', 'build');
 const KERNELS = ['fib', 'interp', 'matmul', 'sha256'] as const;
 type Kernel = (typeof KERNELS)[number];
 
-// Typed locally, as in test/agents/agents.spec.ts, so that nothing depends on
-// which lib declares the WebAssembly global.
-interface WasmModule { readonly __brand?: 'WebAssembly.Module' }
-interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmInstance { readonly exports: Record<string, unknown> }
-interface WasmDescriptor { module?: string; name: string; kind: string }
-interface WasmApi {
-  Module: {
-    new (bytes: Uint8Array): WasmModule;
-    imports(m: WasmModule): WasmDescriptor[];
-    exports(m: WasmModule): WasmDescriptor[];
-  };
-  Instance: new (m: WasmModule, imports: object) => WasmInstance;
-  RuntimeError: new (...args: unknown[]) => Error;
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 function wasmBytes(name: Kernel): Buffer {
   try {
@@ -42,21 +26,21 @@ function wasmBytes(name: Kernel): Buffer {
 }
 
 interface Loaded {
-  instance: WasmInstance;
+  instance: WebAssembly.Instance;
   run: (n: number) => number;
-  memory: WasmMemory;
+  memory: WebAssembly.Memory;
   fn: (name: string) => (...args: number[]) => number;
 }
 
 /** A fresh instance of a kernel (no imports given: it must need none). */
 function load(name: Kernel): Loaded {
-  const instance = new WA.Instance(new WA.Module(wasmBytes(name)), {});
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(wasmBytes(name))), {});
   const fn = (n: string): ((...args: number[]) => number) => {
     const f = instance.exports[n];
     assert.equal(typeof f, 'function', `${name} exports function ${n}`);
     return f as (...args: number[]) => number;
   };
-  return { instance, run: fn('run'), memory: instance.exports['memory'] as WasmMemory, fn };
+  return { instance, run: fn('run'), memory: instance.exports['memory'] as WebAssembly.Memory, fn };
 }
 
 /** The module's text (binaryen's printer), for structural checks. */
@@ -71,9 +55,9 @@ function wasmText(name: Kernel): string {
 
 for (const name of KERNELS) {
   test(`${name}: imports nothing, exports run and memory`, () => {
-    const mod = new WA.Module(wasmBytes(name));
-    assert.deepEqual(WA.Module.imports(mod), []);
-    const exps = new Map(WA.Module.exports(mod).map((e) => [e.name, e.kind]));
+    const mod = new WebAssembly.Module(new Uint8Array(wasmBytes(name)));
+    assert.deepEqual(WebAssembly.Module.imports(mod), []);
+    const exps = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
     assert.equal(exps.get('run'), 'function');
     assert.equal(exps.get('memory'), 'memory');
   });
@@ -140,8 +124,8 @@ test('matmul: checksum of C = A x B matches a JS recomputation', () => {
 
 test('matmul: n outside 0..1024 traps', () => {
   const { run } = load('matmul');
-  assert.throws(() => run(1025), WA.RuntimeError);
-  assert.throws(() => run(-1), WA.RuntimeError);
+  assert.throws(() => run(1025), WebAssembly.RuntimeError);
+  assert.throws(() => run(-1), WebAssembly.RuntimeError);
 });
 
 // ---- sha256 -------------------------------------------------------------
@@ -191,8 +175,8 @@ test('sha256: a 512 MiB message (bit length 2^32: needs the 64-bit length field)
 
 test('sha256: n outside 0..2097151 traps', () => {
   const { run } = load('sha256');
-  assert.throws(() => run(0x200000), WA.RuntimeError);
-  assert.throws(() => run(-1), WA.RuntimeError);
+  assert.throws(() => run(0x200000), WebAssembly.RuntimeError);
+  assert.throws(() => run(-1), WebAssembly.RuntimeError);
 });
 
 test('sha256: the compression function is straight-line (no loop)', () => {
