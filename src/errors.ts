@@ -45,6 +45,24 @@ export const ErrorCode = {
   BID_UNKNOWN: 'E_BID_UNKNOWN',
   /** The market holds its limit of standing bids. */
   MARKET_FULL: 'E_MARKET_FULL',
+  /** A ledger operation's amount is not a positive safe integer of microjoules, or would overflow one. */
+  AMOUNT_INVALID: 'E_AMOUNT_INVALID',
+  /** A wallet is not a 32-byte Ed25519 public key, or is the wrong party for the entry. */
+  WALLET_INVALID: 'E_WALLET_INVALID',
+  /** The wallet has never received tokens in this ledger. */
+  WALLET_UNKNOWN: 'E_WALLET_UNKNOWN',
+  /** A transfer's signature does not verify with the sender's key. */
+  SIGNATURE_INVALID: 'E_SIGNATURE_INVALID',
+  /** A transfer's nonce is not the sender's next one (a replay, or one out of order). */
+  NONCE_INVALID: 'E_NONCE_INVALID',
+  /** A mint would exceed what the node's power cap has accrued since the last mint. */
+  MINT_EXCEEDS_CAP: 'E_MINT_EXCEEDS_CAP',
+  /** The stored ledger breaks a validity rule (docs/ledger.md): `ledger verify` names the entry. */
+  LEDGER_CORRUPT: 'E_LEDGER_CORRUPT',
+  /** A receipt or proof does not verify. */
+  RECEIPT_INVALID: 'E_RECEIPT_INVALID',
+  /** A key file is missing, unreadable or not an Ed25519 key. */
+  KEY_INVALID: 'E_KEY_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,226 @@
+/**
+ * The ledger's validity rules, as a pure state machine: `apply` takes the next entry (its
+ * decoded form and its leaf hash) and either updates the balances or throws a RuleError that
+ * names the rule the entry breaks. The writer runs every entry it makes through `apply` (the
+ * check before the write); `ledger verify` replays the stored log through it (the check after
+ * the read-back). docs/ledger.md lists the same rules in prose.
+ *
+ *  R1  seq is the next sequence number (no gaps, no repeats); timeMs never decreases;
+ *      prevHash is the previous entry's leaf hash (genesisHash for seq 0).
+ *  R2  amountUj is a safe integer, > 0 (death: ≥ 0).
+ *  R3  the parties fit the kind: mint ZERO → node; burn node → ZERO; grant and reward
+ *      node → a wallet; charge, rent, erasure_tax and death a wallet → node; transfer between
+ *      two distinct wallets, neither the node. Wallets other than ZERO are 32-byte keys.
+ *  R4  the payer is known (has received tokens before) and can pay: no balance goes negative;
+ *      no balance and no supply exceeds MAX_UJ.
+ *  R5  the recorded balances after the entry are the computed ones.
+ *  R6  mint: its period starts at or after the genesis time and the previous mint's end, ends
+ *      after it starts and no later than the entry's time; powerCapMw ≤ maxPowerCapMw; and
+ *      amountUj ≤ powerCapMw × period.
+ *  R7  transfer: nonce = the sender's previous nonce + 1 (the first is 1); the signature
+ *      verifies with the sender's key over transferMessage.
+ *  R8  charge: amountUj = ceil(energyUj × priceUtPerJ / 10⁶).
+ *
+ * Invariants (checkInvariants): the sum of all balances = minted − burned = supply; no balance
+ * is negative.
+ */
+import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
+import { assert } from '../assert.js';
+import {
+  chargeAmountUj, genesisHash, hex, MAX_UJ, transferMessage, WALLET_BYTES, ZERO_WALLET,
+  type Entry, type Genesis,
+} from './format.js';
+
+/** An entry breaks a validity rule. `rule` is R1 … R8 above. */
+export class RuleError extends Error {
+  override name = 'RuleError';
+  constructor(readonly rule: string, message: string) {
+    super(`${rule}: ${message}`);
+  }
+}
+
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** A raw 32-byte Ed25519 public key as a KeyObject. */
+export function publicKeyFromRaw(raw: Buffer): KeyObject {
+  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** Verifies an Ed25519 signature by a raw public key; false (not a throw) for a malformed key or signature. */
+export function verifyEd25519(raw: Buffer, message: Buffer, signature: Buffer): boolean {
+  try {
+    return edVerify(null, message, publicKeyFromRaw(raw), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** What the state knows of a ledger between entries; a snapshot of it is stored with each epoch. */
+export interface StateSnapshot {
+  nextSeq: number;
+  lastHash: string;
+  lastTimeMs: number;
+  mintedUj: number;
+  burnedUj: number;
+  lastMintEndMs: number;
+  balances: [string, number][];
+  nonces: [string, number][];
+}
+
+export class LedgerState {
+  readonly nodeKey: Buffer;
+  readonly nodeHex: string;
+  readonly genesis: Genesis;
+  /** Balance of every known wallet (hex key), in µJ. */
+  readonly balances = new Map<string, number>();
+  /** The last transfer nonce used by each wallet. */
+  readonly nonces = new Map<string, number>();
+  nextSeq = 0;
+  lastHash: Buffer;
+  lastTimeMs = 0;
+  mintedUj = 0;
+  burnedUj = 0;
+  lastMintEndMs: number;
+
+  constructor(genesis: Genesis) {
+    assert(genesis.nodeKey.length === WALLET_BYTES, 'a node key is 32 bytes');
+    this.genesis = genesis;
+    this.nodeKey = genesis.nodeKey;
+    this.nodeHex = hex(genesis.nodeKey);
+    this.lastHash = genesisHash(genesis);
+    this.lastMintEndMs = genesis.genesisTimeMs;
+    this.lastTimeMs = genesis.genesisTimeMs;
+    this.balances.set(this.nodeHex, 0);
+  }
+
+  get supplyUj(): number {
+    return this.mintedUj - this.burnedUj;
+  }
+
+  balanceOf(wallet: Buffer | string): number | undefined {
+    return this.balances.get(typeof wallet === 'string' ? wallet : hex(wallet));
+  }
+
+  /** Checks entry `e` (whose leaf hash is `leaf`) against R1–R8 and applies it; throws RuleError and changes nothing if it breaks one. */
+  apply(e: Entry, leaf: Buffer): void {
+    // R1
+    if (e.seq !== this.nextSeq) throw new RuleError('R1', `seq ${e.seq}, expected ${this.nextSeq}`);
+    if (e.timeMs < this.lastTimeMs) throw new RuleError('R1', `time ${e.timeMs} is before the previous entry's ${this.lastTimeMs}`);
+    if (!e.prevHash.equals(this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
+    // R2
+    const amount = e.amountUj;
+    if (!Number.isSafeInteger(amount) || amount < 0 || (amount === 0 && e.kind !== 'death')) {
+      throw new RuleError('R2', `amount ${amount} µJ`);
+    }
+    // R3
+    // Most entries are charges to the node: compare with it before paying for a hex string.
+    const fromNode = e.from.equals(this.nodeKey);
+    const toNode = !fromNode && e.to.equals(this.nodeKey);
+    const fromZero = !fromNode && e.from.equals(ZERO_WALLET);
+    const toZero = !toNode && e.to.equals(ZERO_WALLET);
+    const fromHex = fromNode ? this.nodeHex : hex(e.from);
+    const toHex = toNode ? this.nodeHex : hex(e.to);
+    switch (e.kind) {
+      case 'mint': if (!fromZero || !toNode) throw new RuleError('R3', 'a mint goes from ZERO to the node'); break;
+      case 'burn': if (!fromNode || !toZero) throw new RuleError('R3', 'a burn goes from the node to ZERO'); break;
+      case 'grant': case 'reward':
+        if (!fromNode || toNode || toZero) throw new RuleError('R3', `a ${e.kind} goes from the node to another wallet`);
+        break;
+      case 'charge': case 'rent': case 'erasure_tax': case 'death':
+        if (fromNode || fromZero || !toNode) throw new RuleError('R3', `a ${e.kind} goes from a wallet to the node`);
+        break;
+      case 'transfer':
+        if (fromNode || toNode || fromZero || toZero || fromHex === toHex) throw new RuleError('R3', 'a transfer goes between two distinct wallets, neither the node');
+        break;
+    }
+    // R4, R5
+    let fromAfter = 0;
+    let toAfter = 0;
+    if (!fromZero) {
+      const have = this.balances.get(fromHex);
+      if (have === undefined) throw new RuleError('R4', `the payer ${fromHex} is not a known wallet`);
+      if (have < amount) throw new RuleError('R4', `the payer ${fromHex} has ${have} µJ, the entry takes ${amount}`);
+      fromAfter = have - amount;
+    }
+    if (!toZero) {
+      const have = this.balances.get(toHex);
+      if (have === undefined && e.kind !== 'grant' && e.kind !== 'reward') throw new RuleError('R4', `the payee ${toHex} is not a known wallet`);
+      toAfter = (have ?? 0) + amount;
+      if (toAfter > MAX_UJ) throw new RuleError('R4', `the payee's balance would exceed ${MAX_UJ} µJ`);
+    }
+    if (e.kind === 'mint' && this.supplyUj + amount > MAX_UJ) throw new RuleError('R4', `the supply would exceed ${MAX_UJ} µJ`);
+    if (e.fromBalanceUj !== fromAfter || e.toBalanceUj !== toAfter) {
+      throw new RuleError('R5', `recorded balances ${e.fromBalanceUj}/${e.toBalanceUj}, computed ${fromAfter}/${toAfter}`);
+    }
+    // R6 – R8
+    if (e.kind === 'mint') {
+      const periodMs = e.periodEndMs - e.periodStartMs;
+      if (e.periodStartMs < this.lastMintEndMs) throw new RuleError('R6', `the mint period starts at ${e.periodStartMs}, before ${this.lastMintEndMs}`);
+      if (!(periodMs > 0) || e.periodEndMs > e.timeMs) throw new RuleError('R6', `the mint period [${e.periodStartMs}, ${e.periodEndMs}) is empty or ends after the entry's time`);
+      if (e.powerCapMw > this.genesis.maxPowerCapMw) throw new RuleError('R6', `power cap ${e.powerCapMw} mW is above the ledger's ${this.genesis.maxPowerCapMw} mW`);
+      if (amount > e.powerCapMw * periodMs) throw new RuleError('R6', `${amount} µJ minted for ${periodMs} ms at ${e.powerCapMw} mW (at most ${e.powerCapMw * periodMs})`);
+    } else if (e.kind === 'transfer') {
+      const expected = (this.nonces.get(fromHex) ?? 0) + 1;
+      if (e.nonce !== expected) throw new RuleError('R7', `nonce ${e.nonce}, expected ${expected}`);
+      if (!verifyEd25519(e.from, transferMessage(this.nodeKey, e.from, e.to, amount, e.nonce), e.signature)) {
+        throw new RuleError('R7', 'the transfer\'s signature does not verify with the sender\'s key');
+      }
+    } else if (e.kind === 'charge') {
+      const due = chargeAmountUj(e.energyUj, e.priceUtPerJ);
+      if (amount !== due) throw new RuleError('R8', `charged ${amount} µJ for ${e.energyUj} µJ at ${e.priceUtPerJ} µtokens/J (due ${due})`);
+    }
+
+    // Apply: nothing above changed the state.
+    if (!fromZero) this.balances.set(fromHex, fromAfter);
+    if (!toZero) this.balances.set(toHex, toAfter);
+    if (e.kind === 'mint') {
+      this.mintedUj += amount;
+      this.lastMintEndMs = e.periodEndMs;
+    } else if (e.kind === 'burn') {
+      this.burnedUj += amount;
+    } else if (e.kind === 'transfer') {
+      this.nonces.set(fromHex, e.nonce);
+    }
+    this.nextSeq++;
+    this.lastHash = leaf;
+    this.lastTimeMs = e.timeMs;
+  }
+
+  /** The invariants; a failure is a bug (or a corrupt store), reported by the caller. Returns a message, or null. */
+  checkInvariants(): string | null {
+    let sum = 0;
+    for (const [w, b] of this.balances) {
+      if (!Number.isSafeInteger(b) || b < 0) return `wallet ${w} has balance ${b}`;
+      sum += b;
+    }
+    if (sum !== this.supplyUj) return `the balances sum to ${sum} µJ but the supply is ${this.supplyUj} (minted ${this.mintedUj} − burned ${this.burnedUj})`;
+    return null;
+  }
+
+  snapshot(): StateSnapshot {
+    return {
+      nextSeq: this.nextSeq,
+      lastHash: hex(this.lastHash),
+      lastTimeMs: this.lastTimeMs,
+      mintedUj: this.mintedUj,
+      burnedUj: this.burnedUj,
+      lastMintEndMs: this.lastMintEndMs,
+      balances: [...this.balances],
+      nonces: [...this.nonces],
+    };
+  }
+
+  static restore(genesis: Genesis, s: StateSnapshot): LedgerState {
+    const st = new LedgerState(genesis);
+    st.nextSeq = s.nextSeq;
+    st.lastHash = Buffer.from(s.lastHash, 'hex');
+    st.lastTimeMs = s.lastTimeMs;
+    st.mintedUj = s.mintedUj;
+    st.burnedUj = s.burnedUj;
+    st.lastMintEndMs = s.lastMintEndMs;
+    st.balances.clear();
+    for (const [w, b] of s.balances) st.balances.set(w, b);
+    for (const [w, n] of s.nonces) st.nonces.set(w, n);
+    return st;
+  }
+}
