@@ -111,7 +111,7 @@ export class SqliteStore implements LedgerStore {
       insWallet: p('INSERT INTO wallet_epochs (epoch, wallet, seqs) VALUES (?, ?, ?)'),
       walletSeqs: p('SELECT seqs FROM wallet_epochs WHERE epoch = ? AND wallet = ?'),
       epochWallets: p('SELECT wallet, seqs FROM wallet_epochs WHERE epoch = ?'),
-      between: p(`SELECT ${HEAD_COLS} FROM epochs WHERE epoch >= coalesce((SELECT min(epoch) FROM epochs WHERE time_ms >= ?1), 1e18) AND epoch <= coalesce((SELECT min(epoch) FROM epochs WHERE time_ms > ?2), (SELECT max(epoch) FROM epochs)) ORDER BY epoch`),
+      between: p(`SELECT ${HEAD_COLS} FROM epochs WHERE epoch >= coalesce((SELECT min(epoch) FROM epochs WHERE time_ms >= @from), 1e18) AND epoch <= coalesce((SELECT min(epoch) FROM epochs WHERE time_ms > @to), (SELECT max(epoch) FROM epochs)) ORDER BY epoch`),
       epochOf: p('SELECT epoch FROM epochs WHERE tree_size > ? ORDER BY tree_size LIMIT 1'),
       insEpoch: p(`INSERT INTO epochs (${HEAD_COLS}, entries, hashes) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insNode: p('INSERT INTO nodes (size, start, hash) VALUES (?, ?, ?)'),
@@ -227,7 +227,7 @@ export class SqliteStore implements LedgerStore {
   }
 
   epochsBetween(fromMs: number, toMs: number): EpochRecord[] {
-    return (this.st.between!.all(fromMs, toMs) as EpochRow[]).map(toEpoch);
+    return (this.st.between!.all({ from: fromMs, to: toMs }) as EpochRow[]).map(toEpoch);
   }
 
   walletSeqs(epoch: number, wallet: Buffer): number[] {
