@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { usage } from './args.js';
 
-export const summary = 'run a benchmark suite (runtime, market) and report figures against a baseline from the same run';
+export const summary = 'run a benchmark suite (runtime, market, ledger) and report figures against a baseline from the same run';
 
 const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick]
 
@@ -20,6 +20,8 @@ suites:
   market    ns per slot decision of the auction heap at 10^3..10^6 standing bids, against a
             binary-heap auction, sort-every-round and the lottery, with per-bid update costs
             and the market's CPU overhead at 1 ms slots
+  ledger    sustained charges per second with an epoch every 100 ms, each durable, against
+            one commit per charge; epoch commit time; ledger verify speed
 
   --json        print the result as JSON
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
@@ -55,6 +57,13 @@ export async function run(argv: string[]): Promise<number> {
       const r = await benchMarket({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
       result = r;
       if (!values.json) console.log(formatMarket(r));
+      break;
+    }
+    case 'ledger': {
+      const { benchLedger, formatLedger } = await import('../bench/ledger.js');
+      const r = await benchLedger({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
+      result = r;
+      if (!values.json) console.log(formatLedger(r));
       break;
     }
     default:
