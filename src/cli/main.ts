@@ -17,6 +17,9 @@ const commands: Record<string, () => Promise<Command>> = {
   calibrate: () => import('./calibrate.js'),
   sensors: () => import('./sensors.js'),
   bench: () => import('./bench.js'),
+  wallet: () => import('./wallet.js'),
+  ledger: () => import('./ledger.js'),
+  receipt: () => import('./receipt.js'),
 };
 
 /** Exit codes follow sysexits(3) where one fits. */
@@ -24,6 +27,17 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.BAD_ARGUMENT: return 64; // EX_USAGE
     case ErrorCode.FILE_UNREADABLE: return 66; // EX_NOINPUT
+    // A key file that is missing or unreadable is missing input, like a file (EX_NOINPUT); so is
+    // one that is not an Ed25519 key: the fix is the same, point at the right file.
+    case ErrorCode.KEY_INVALID: return 66; // EX_NOINPUT
+    // Ledger input that is well-formed as arguments but wrong as data: an amount, a wallet, a
+    // nonce or a signature the ledger refuses, or a stored ledger that breaks its own rules.
+    case ErrorCode.AMOUNT_INVALID:
+    case ErrorCode.WALLET_INVALID:
+    case ErrorCode.WALLET_UNKNOWN:
+    case ErrorCode.NONCE_INVALID:
+    case ErrorCode.SIGNATURE_INVALID:
+    case ErrorCode.LEDGER_CORRUPT:
     case ErrorCode.WASM_INVALID:
     case ErrorCode.IMPORT_MISSING:
     case ErrorCode.IMPORT_FORBIDDEN:

@@ -1,0 +1,185 @@
+/**
+ * `maxwell ledger`: read the node's energy ledger without writing to it.
+ *
+ *   verify   walks the whole log from its genesis (src/ledger/verify.ts) and names the first bad
+ *            entry or epoch
+ *   tail     the last committed entries, decoded, and the last signed epoch head
+ */
+import { parseArgs } from 'node:util';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { decodeEntry, FormatError, hex, ZERO_WALLET, type Entry } from '../ledger/format.js';
+import { formatUj, loadKey } from '../ledger/keys.js';
+import { DEFAULT_STATE_DIR, ledgerPath, listWallets, openLedgerReadonly, walletKeyPath } from '../ledger/node-files.js';
+import { describeEntry } from '../ledger/receipt.js';
+import { verifyLedger, type VerifyReport } from '../ledger/verify.js';
+import { positiveInteger, usage } from './args.js';
+
+export const summary = 'verify the energy ledger end to end, or show its last entries';
+
+const TAIL_MAX = 10_000;
+
+const USAGE = `usage: maxwell ledger verify [--state DIR] [--db PATH] [--json]
+       maxwell ledger tail [-n N] [--state DIR] [--db PATH] [--json]
+
+Reads the node's energy ledger (STATE/ledger.db) read-only.
+
+  verify      checks everything the format promises, from the genesis on: every entry decodes,
+              hashes to its stored hash, chains to the one before and follows the validity rules
+              (balances, mint bound, transfer nonces and signatures, charge arithmetic); every
+              epoch's Merkle root and signature; the stored Merkle nodes, balances and head.
+              Prints entries, epochs, wallets, supply, minted, burned and the speed. Exit status
+              0 if the ledger is sound, 1 if not (the message names the first bad entry's seq
+              and/or epoch).
+  tail        the last N committed entries (default 20, at most ${TAIL_MAX}), one a line: seq, time,
+              kind, from → to, amount, and the kind's own fields; then the last epoch's signed
+              head (epoch, tree size, root). Wallets with a key in STATE/wallets/ are shown by name.
+
+  --state DIR   the node's state directory (default ${DEFAULT_STATE_DIR})
+  --db PATH     the ledger file (default STATE/ledger.db)
+  -n N          tail: how many entries
+  --json        print one JSON object instead of text
+  -h, --help    show this help`;
+
+const OPTIONS = {
+  state: { type: 'string', default: DEFAULT_STATE_DIR },
+  db: { type: 'string' },
+  n: { type: 'string', short: 'n' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+const SUBCOMMANDS: Record<string, string[]> = {
+  verify: ['state', 'db', 'json', 'help'],
+  tail: ['state', 'db', 'n', 'json', 'help'],
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, tokens } = usage(() => parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, tokens: true }));
+  if (values.help || positionals.length === 0) {
+    console.log(USAGE);
+    return values.help ? 0 : 64;
+  }
+  const [sub, ...rest] = positionals as [string, ...string[]];
+  const allowed = SUBCOMMANDS[sub];
+  if (allowed === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `unknown subcommand '${sub}': verify or tail (maxwell ledger --help)`);
+  for (const t of tokens) {
+    if (t.kind === 'option' && !allowed.includes(t.name)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `${t.rawName} is not an option of \`ledger ${sub}\``);
+  }
+  if (rest.length > 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `ledger ${sub} takes no arguments, not '${rest.join(' ')}'`);
+  const db = values.db ?? ledgerPath(values.state);
+  if (sub === 'verify') return verify(db, values.json);
+  const n = positiveInteger('n', values.n, 20);
+  if (n > TAIL_MAX) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `-n is at most ${TAIL_MAX}, not ${n}`);
+  return tail(db, values.state, n, values.json);
+}
+
+const j = (uj: number) => `${formatUj(uj)} J`;
+
+function verify(db: string, json: boolean): number {
+  const store = openLedgerReadonly(db);
+  let report: VerifyReport;
+  const tty = process.stderr.isTTY === true;
+  let progressShown = false;
+  try {
+    report = verifyLedger(store, {
+      onProgress: (n) => {
+        progressShown = true;
+        process.stderr.write(`${tty ? '\r' : ''}ledger verify: ${n.toLocaleString('en-US')} entries checked…${tty ? '' : '\n'}`);
+      },
+    });
+  } finally {
+    store.close();
+  }
+  if (progressShown && tty) process.stderr.write('\n');
+  const rate = report.seconds > 0 ? Math.round(report.entries / report.seconds) : 0;
+  if (json) {
+    console.log(JSON.stringify({ path: db, ...report, entriesPerSecond: rate }));
+  } else {
+    console.log(`ledger ${db}: ${report.ok ? 'ok' : 'CORRUPT'}`);
+    console.log(`  node key  ${report.nodeKey ?? '(none: no genesis)'}`);
+    console.log(`  ${report.ok ? '' : 'checked before the problem: '}${report.entries} entries in ${report.epochs} epochs, ${report.wallets} wallets`);
+    console.log(`  supply    ${j(report.supplyUj)} (minted ${j(report.mintedUj)}, burned ${j(report.burnedUj)})`);
+    console.log(`  checked in ${report.seconds.toFixed(3)} s (${rate.toLocaleString('en-US')} entries/s)`);
+  }
+  if (report.ok) return 0;
+  const p = report.problem!;
+  const where = [p.seq === undefined ? null : `entry ${p.seq}`, p.epoch === undefined ? null : `epoch ${p.epoch}`].filter((x) => x !== null).join(', ');
+  console.error(`maxwell ledger: ${ErrorCode.LEDGER_CORRUPT}: ${db}${where ? ` (${where})` : ''}: ${p.message}`);
+  return 1;
+}
+
+/** Names for the wallets with a key in the state directory (best effort: a bad key file is skipped). */
+function walletNames(stateDir: string): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const name of listWallets(stateDir)) {
+    try {
+      names.set(hex(loadKey(walletKeyPath(stateDir, name)).raw), name);
+    } catch {
+      // not a key we can read: shown by its hex
+    }
+  }
+  return names;
+}
+
+/** The kind's own fields, for a text line. */
+function extras(e: Entry): string {
+  switch (e.kind) {
+    case 'mint': return `period ${new Date(e.periodStartMs).toISOString()} +${((e.periodEndMs - e.periodStartMs) / 1000).toFixed(3)} s at ${e.powerCapMw / 1000} W`;
+    case 'transfer': return `nonce ${e.nonce}`;
+    case 'charge': return `pid ${e.pid}, fuel ${e.fuel}, energy ${j(e.energyUj)} (${e.basis}) at ${e.priceUtPerJ / 1_000_000} tokens/J`;
+    case 'rent': return `pid ${e.pid}, ${e.periodMs} ms of ${e.memoryBytes} bytes`;
+    case 'erasure_tax': return `pid ${e.pid}, ${e.bytes} bytes erased`;
+    case 'reward': return `pid ${e.pid}, ${e.milliBits / 1000} bits`;
+    case 'death': return `pid ${e.pid}, ${e.reason}`;
+    case 'grant': case 'burn': return '';
+  }
+}
+
+function tail(db: string, stateDir: string, n: number, json: boolean): number {
+  const store = openLedgerReadonly(db);
+  try {
+    const g = store.genesis();
+    const head = store.lastEpoch();
+    if (head === undefined) {
+      if (json) console.log(JSON.stringify({ path: db, node_key: g ? hex(g.nodeKey) : null, head: null, entries: [] }));
+      else console.log(`ledger ${db}: no committed epoch yet (no entries)`);
+      return 0;
+    }
+    const from = Math.max(0, head.treeSize - n);
+    const rows: { seq: number; e: Entry | null; error?: string }[] = [];
+    for (const s of store.entries(from, head.treeSize)) {
+      try {
+        rows.push({ seq: s.seq, e: decodeEntry(s.bytes) });
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        rows.push({ seq: s.seq, e: null, error: `does not decode (${err.message}): run \`maxwell ledger verify\`` });
+      }
+    }
+    const headJson = { epoch: head.epoch, tree_size: head.treeSize, time: new Date(head.timeMs).toISOString(), time_ms: head.timeMs, root: hex(head.root), signature: hex(head.signature) };
+    if (json) {
+      console.log(JSON.stringify({ path: db, node_key: g ? hex(g.nodeKey) : null, head: headJson, entries: rows.map((r) => (r.e ? describeEntry(r.e) : { seq: r.seq, error: r.error })) }));
+      return 0;
+    }
+    const names = walletNames(stateDir);
+    const nodeHex = g ? hex(g.nodeKey) : '';
+    const who = (w: Buffer): string => {
+      if (w.equals(ZERO_WALLET)) return '∅';
+      const h = hex(w);
+      if (h === nodeHex) return 'treasury';
+      return names.get(h) ?? `${h.slice(0, 8)}…`;
+    };
+    const seqWidth = String(head.treeSize - 1).length;
+    for (const r of rows) {
+      if (r.e === null) {
+        console.log(`${String(r.seq).padStart(seqWidth)}  ${r.error}`);
+        continue;
+      }
+      const e = r.e;
+      const x = extras(e);
+      console.log(`${String(e.seq).padStart(seqWidth)}  ${new Date(e.timeMs).toISOString()}  ${e.kind.padEnd(11)} ${`${who(e.from)} → ${who(e.to)}`.padEnd(24)} ${j(e.amountUj).padStart(20)}${x ? `  ${x}` : ''}`);
+    }
+    console.log(`epoch ${head.epoch}: tree size ${head.treeSize}, root ${hex(head.root)}, sealed ${headJson.time}${from > 0 ? ` (showing the last ${rows.length} of ${head.treeSize} entries)` : ''}`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
