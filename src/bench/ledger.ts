@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../ledger/sqlite-store.js';
-import { verifyLedger } from '../ledger/verify.js';
+import { verifyLedgerParallel } from '../ledger/verify.js';
 import { Ledger } from '../ledger/ledger.js';
 import { generateKey } from '../ledger/keys.js';
 import { nodeKey } from '../ledger/node-files.js';
@@ -29,6 +29,7 @@ export interface LedgerBench {
   epochs: number;
   entries_per_epoch_median: number;
   verified_entries: number;
+  verify_threads: number;
   seconds: number;
   db_bytes_per_entry: number;
   machine: { node: string; cpu: string; cores: number };
@@ -65,7 +66,7 @@ export async function benchLedger(o: LedgerBenchOptions = {}): Promise<LedgerBen
     const store = new SqliteStore(db, { readonly: true });
     let v;
     try {
-      v = verifyLedger(store, { onProgress: () => log('.') });
+      v = await verifyLedgerParallel(store, { onProgress: () => log('.') });
     } finally {
       store.close();
     }
@@ -90,6 +91,7 @@ export async function benchLedger(o: LedgerBenchOptions = {}): Promise<LedgerBen
       epochs: r.epochs,
       entries_per_epoch_median: median(sizes.slice(1)),
       verified_entries: v.entries,
+      verify_threads: v.threads,
       seconds: r.seconds,
       db_bytes_per_entry: bytes / v.entries,
       machine: machine(),
@@ -133,7 +135,7 @@ export function formatLedger(r: LedgerBench): string {
     `charges/s, every epoch durable:     ${f(r.charges_per_s)}  (${f(r.charges)} charges in ${r.seconds.toFixed(1)} s, ${r.epochs} epochs of ~${f(r.entries_per_epoch_median)} entries)`,
     `baseline, a commit per charge:      ${f(r.unbatched_charges_per_s)}  → batching is ${r.batched_over_unbatched.toFixed(0)}× faster`,
     `epoch commit (seal + sign + fsync):  median ${r.epoch_commit_ms_median.toFixed(1)} ms, p99 ${r.epoch_commit_ms_p99.toFixed(1)} ms`,
-    `verify:                             ${f(r.verify_entries_per_s)} entries/s (${f(r.verified_entries)} entries)`,
+    `verify:                             ${f(r.verify_entries_per_s)} entries/s (${f(r.verified_entries)} entries, ${r.verify_threads} threads)`,
     `storage:                            ${r.db_bytes_per_entry.toFixed(0)} bytes per entry`,
     '',
     'goals:',

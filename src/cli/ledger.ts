@@ -11,7 +11,7 @@ import { decodeEntry, FormatError, hex, ZERO_WALLET, type Entry } from '../ledge
 import { formatUj, loadKey } from '../ledger/keys.js';
 import { DEFAULT_STATE_DIR, ledgerPath, listWallets, openLedgerReadonly, walletKeyPath } from '../ledger/node-files.js';
 import { describeEntry } from '../ledger/receipt.js';
-import { verifyLedger, type VerifyReport } from '../ledger/verify.js';
+import { verifyLedgerParallel, type VerifyReport } from '../ledger/verify.js';
 import { positiveInteger, usage } from './args.js';
 
 export const summary = 'verify the energy ledger end to end, or show its last entries';
@@ -74,13 +74,13 @@ export async function run(argv: string[]): Promise<number> {
 
 const j = (uj: number) => `${formatUj(uj)} J`;
 
-function verify(db: string, json: boolean): number {
+async function verify(db: string, json: boolean): Promise<number> {
   const store = openLedgerReadonly(db);
   let report: VerifyReport;
   const tty = process.stderr.isTTY === true;
   let progressShown = false;
   try {
-    report = verifyLedger(store, {
+    report = await verifyLedgerParallel(store, {
       onProgress: (n) => {
         progressShown = true;
         process.stderr.write(`${tty ? '\r' : ''}ledger verify: ${n.toLocaleString('en-US')} entries checked…${tty ? '' : '\n'}`);

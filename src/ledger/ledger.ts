@@ -16,13 +16,13 @@
 import { AssertionError, assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import {
-  Basis, chargeAmountUj, encodeEntry, epochMessage, hex, leafHash, MAX_UJ, transferMessage, WALLET_BYTES, ZERO_WALLET,
+  Basis, chargeAmountUj, DeathReason, encodeEntry, epochMessage, hex, leafHash, MAX_UJ, transferMessage, WALLET_BYTES, ZERO_WALLET,
   type BasisName, type DeathReasonName, type Entry, type Genesis,
 } from './format.js';
 import { signWith, type KeyPair } from './keys.js';
 import { MerkleFrontier } from './merkle.js';
 import { LedgerState, RuleError, verifyEd25519 } from './state.js';
-import { NODE_MIN_SIZE, partiesOf, type EpochBatch, type EpochRecord, type LedgerStore, type StoredEntry } from './store.js';
+import { NODE_MIN_SIZE, type EpochBatch, type EpochRecord, type LedgerStore, type StoredEntry } from './store.js';
 
 export interface LedgerInit {
   store: LedgerStore;
@@ -113,8 +113,8 @@ export class Ledger {
     const now = init.now ?? Date.now;
     const capW = init.powerCapW;
     const maxW = init.maxPowerCapW ?? capW;
-    if (!(capW > 0) || !(maxW >= capW) || maxW * 1000 > 1e9) {
-      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `the power cap must be in (0, ${maxW}] W and the maximum at most 1 MW, not ${capW} W (max ${maxW} W)`);
+    if (!(Math.round(capW * 1000) >= 1) || !(maxW >= capW) || maxW * 1000 > 1e9) {
+      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `the power cap must be in [0.001, ${maxW}] W and the maximum at most 1 MW, not ${capW} W (max ${maxW} W)`);
     }
     if (init.epochMs !== undefined && !(init.epochMs >= 1 && init.epochMs <= 60_000)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `epochMs must be in [1, 60000], not ${init.epochMs}`);
     if (init.epochMaxEntries !== undefined && !(Number.isInteger(init.epochMaxEntries) && init.epochMaxEntries >= 1 && init.epochMaxEntries <= 1_000_000)) {
@@ -255,7 +255,7 @@ export class Ledger {
     this.checkCount(c.fuel, 'fuel');
     this.checkCount(c.energyUj, 'energyUj');
     this.checkCount(c.priceUtPerJ, 'priceUtPerJ');
-    if (!(c.basis in Basis)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a charge's basis is measured or estimated, not ${String(c.basis)}`);
+    if (!Object.hasOwn(Basis, c.basis)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a charge's basis is measured or estimated, not ${String(c.basis)}`);
     const amount = chargeAmountUj(c.energyUj, c.priceUtPerJ);
     if (!Number.isSafeInteger(amount)) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `${c.energyUj} µJ at ${c.priceUtPerJ} µtokens/J overflows ${MAX_UJ} µJ`);
     if (amount === 0) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, 'a charge of no energy or at price 0 is not an entry');
@@ -300,6 +300,7 @@ export class Ledger {
     this.checkWallet(d.wallet, 'the payer');
     this.checkPid(d.pid);
     if (!Number.isSafeInteger(d.amountUj) || d.amountUj < 0) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `a death's tax is a non-negative safe integer of µJ, not ${d.amountUj}`);
+    if (!Object.hasOwn(DeathReason, d.reason)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a death's reason is one of ${Object.keys(DeathReason).join(', ')}, not ${String(d.reason)}`);
     return this.payNode('death', d.wallet, d.amountUj, { pid: d.pid, reason: d.reason });
   }
 
@@ -367,8 +368,7 @@ export class Ledger {
 
   // ---- internals ----
 
-  private index(wallet: Buffer, seq: number): void {
-    const w = hex(wallet);
+  private index(w: string, seq: number): void {
     const seqs = this.pendingWallets.get(w);
     if (seqs === undefined) this.pendingWallets.set(w, [seq]);
     else seqs.push(seq);
@@ -453,9 +453,8 @@ export class Ledger {
     }
     this.pending.push({ seq: e.seq, bytes, hash: leaf });
     this.frontier.push(leaf, this.onNode);
-    const [party, party2] = partiesOf(from, to, this.nodeWallet, ZERO_WALLET);
-    this.index(party, e.seq);
-    if (party2 !== null) this.index(party2, e.seq);
+    this.index(s.lastParty, e.seq);
+    if (s.lastParty2 !== null) this.index(s.lastParty2, e.seq);
     if (this.pending.length >= this.epochMaxEntries) this.seal();
     return { kind: 'ok', seq: e.seq, amountUj: e.amountUj };
   }

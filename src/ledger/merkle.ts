@@ -10,7 +10,7 @@
  * this file uses arithmetic, never JavaScript's 32-bit bit operators, on them.
  */
 import { assert } from '../assert.js';
-import { nodeHash, sha256 } from './format.js';
+import { HASH_BYTES, nodeHash, sha256 } from './format.js';
 
 /** The hash of the empty tree (RFC 6962: SHA-256 of the empty string). */
 export const EMPTY_ROOT = sha256(Buffer.alloc(0));
@@ -82,11 +82,14 @@ export function consistencyProof(src: SubtreeSource, m: number, n: number): Buff
 }
 
 const odd = (x: number) => x % 2 === 1;
+/** Proof elements come from outside: each must be one SHA-256 hash, exactly. */
+const allHashes = (xs: readonly Buffer[]) => xs.every((x) => Buffer.isBuffer(x) && x.length === HASH_BYTES);
 const half = (x: number) => Math.floor(x / 2);
 
 /** RFC 9162 §2.1.3.2: does `proof` put the leaf at `index` in the tree of `treeSize` leaves with this root? */
 export function verifyInclusion(leaf: Buffer, index: number, treeSize: number, proof: readonly Buffer[], root: Buffer): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < 0 || index >= treeSize) return false;
+  if (!allHashes(proof) || leaf.length !== HASH_BYTES || root.length !== HASH_BYTES) return false;
   let fn = index;
   let sn = treeSize - 1;
   let r = leaf;
@@ -112,6 +115,7 @@ export function verifyInclusion(leaf: Buffer, index: number, treeSize: number, p
 /** RFC 9162 §2.1.4.2: is the tree (size1, root1) a prefix of the tree (size2, root2)? */
 export function verifyConsistency(size1: number, size2: number, proof: readonly Buffer[], root1: Buffer, root2: Buffer): boolean {
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size1 > size2) return false;
+  if (!allHashes(proof) || root1.length !== HASH_BYTES || root2.length !== HASH_BYTES) return false;
   if (size1 === size2) return proof.length === 0 && root1.equals(root2);
   if (size1 === 0) return proof.length === 0 && root1.equals(EMPTY_ROOT);
   const path = isPow2(size1) ? [root1, ...proof] : [...proof];
@@ -185,6 +189,11 @@ export class MerkleFrontier {
     this.hashes.push(h);
     this.sizes.push(s);
     this.size++;
+  }
+
+  /** The perfect subtrees of the right edge, largest first: [leaves, hash]. */
+  edge(): [number, Buffer][] {
+    return this.hashes.map((h, i) => [this.sizes[i]!, h]);
   }
 
   root(): Buffer {

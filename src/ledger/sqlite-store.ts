@@ -17,7 +17,7 @@ import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { entryLengthAt, HASH_BYTES, hex, nodeHash, type Genesis } from './format.js';
 import {
-  NODE_MIN_SIZE, type EpochBatch, type EpochRecord, type HeadState, type LedgerStore, type StoredEntry,
+  NODE_MIN_SIZE, packSeqs, unpackSeqs, type EpochBatch, type EpochRecord, type HeadState, type LedgerStore, type StoredEntry,
 } from './store.js';
 
 // Entries are stored by epoch, TigerBeetle-style: one row per epoch holding its entries
@@ -119,6 +119,7 @@ export class SqliteStore implements LedgerStore {
       balances: p('SELECT wallet, balance_uj, nonce FROM balances'),
       node: p('SELECT hash FROM nodes WHERE size = ? AND start = ?'),
       nodes: p('SELECT size, start, hash FROM nodes WHERE (size, start) > (?, ?) ORDER BY size, start LIMIT ?'),
+      nodesIn: p('SELECT start, hash FROM nodes WHERE size = ? AND start >= ? AND start < ? ORDER BY start LIMIT ?'),
     };
     this.commitTx = this.db.transaction((b: EpochBatch) => {
       const last = this.lastEpoch();
@@ -203,9 +204,10 @@ export class SqliteStore implements LedgerStore {
   }
 
   /** Every epoch with its entries, in order (the verifier's walk). */
-  *epochsWithEntries(): IterableIterator<{ epoch: EpochRecord; entries: StoredEntry[]; firstSeq: number }> {
-    let prevSize = 0;
-    for (let from = 0; ;) {
+  *epochsWithEntries(fromEpoch = 0): IterableIterator<{ epoch: EpochRecord; entries: StoredEntry[]; firstSeq: number }> {
+    let prevSize = fromEpoch === 0 ? 0 : this.epoch(fromEpoch - 1)?.treeSize;
+    if (prevSize === undefined) return;
+    for (let from = fromEpoch; ;) {
       const rows = this.st.blobs!.all(from, BLOB_CHUNK) as BlobRow[];
       for (const r of rows) {
         yield { epoch: toEpoch(r), entries: splitEpoch(prevSize, r.entries, r.hashes), firstSeq: prevSize };
@@ -235,10 +237,20 @@ export class SqliteStore implements LedgerStore {
     return r === undefined ? [] : unpackSeqs(r.seqs);
   }
 
-  epochWallets(epoch: number): Map<string, number[]> {
-    const m = new Map<string, number[]>();
-    for (const r of this.st.epochWallets!.all(epoch) as { wallet: Buffer; seqs: Buffer }[]) m.set(r.wallet.toString('hex'), unpackSeqs(r.seqs));
+  epochWallets(epoch: number): Map<string, Buffer> {
+    const m = new Map<string, Buffer>();
+    for (const r of this.st.epochWallets!.all(epoch) as { wallet: Buffer; seqs: Buffer }[]) m.set(r.wallet.toString('hex'), r.seqs);
     return m;
+  }
+
+  *nodesEndingIn(size: number, fromSeq: number, toSeq: number): IterableIterator<{ start: number; hash: Buffer }> {
+    const end = toSeq - size + 1;
+    for (let from = Math.max(0, fromSeq - size + 1); from < end; ) {
+      const rows = this.st.nodesIn!.all(size, from, end, CHUNK) as { start: number; hash: Buffer }[];
+      for (const r of rows) yield r;
+      if (rows.length < CHUNK) return;
+      from = rows[rows.length - 1]!.start + 1;
+    }
   }
 
   *nodes(): IterableIterator<{ start: number; size: number; hash: Buffer }> {
@@ -270,22 +282,6 @@ export class SqliteStore implements LedgerStore {
   close(): void {
     this.db.close();
   }
-}
-
-/** Seqs as big-endian u64s (safe integers, as two u32 halves). */
-function packSeqs(seqs: number[]): Buffer {
-  const b = Buffer.allocUnsafe(seqs.length * 8);
-  for (let i = 0; i < seqs.length; i++) {
-    b.writeUInt32BE(Math.floor(seqs[i]! / 0x1_0000_0000), i * 8);
-    b.writeUInt32BE(seqs[i]! >>> 0, i * 8 + 4);
-  }
-  return b;
-}
-
-function unpackSeqs(b: Buffer): number[] {
-  const out: number[] = [];
-  for (let i = 0; i + 8 <= b.length; i += 8) out.push(b.readUInt32BE(i) * 0x1_0000_0000 + b.readUInt32BE(i + 4));
-  return out;
 }
 
 /** Entries in an epoch row, from its hashes (32 bytes each). */

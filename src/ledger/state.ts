@@ -41,6 +41,13 @@ export class RuleError extends Error {
 
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
+/** A segment's assumption about the state before it does not hold: `seq` is the entry it came from. */
+export class SeamError extends RuleError {
+  constructor(readonly seq: number, rule: string, message: string) {
+    super(rule, message);
+  }
+}
+
 /** A raw 32-byte Ed25519 public key as a KeyObject. */
 export function publicKeyFromRaw(raw: Buffer): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
@@ -67,6 +74,24 @@ export interface StateSnapshot {
   nonces: [string, number][];
 }
 
+/**
+ * What a segment's replay assumed about the state before its first entry (see
+ * LedgerState.forSegment): each assumption names the entry it came from, so that a seam that
+ * does not hold names an entry.
+ */
+export interface Assumptions {
+  /** The first entry's prevHash, seq and time. */
+  prevHash: string;
+  firstSeq: number;
+  firstTimeMs: number;
+  /** Per wallet: its balance before the segment, and whether the entry that first met it may create it (a grant or reward payee). */
+  balances: [string, { balanceUj: number; creating: boolean; seq: number }][];
+  /** Per wallet: its last nonce before the segment. */
+  nonces: [string, { nonce: number; seq: number }][];
+  /** The first mint's period start: the mints before the segment must end by then. */
+  firstMint: { periodStartMs: number; seq: number } | null;
+}
+
 export class LedgerState {
   readonly nodeKey: Buffer;
   readonly nodeHex: string;
@@ -76,11 +101,91 @@ export class LedgerState {
   /** The last transfer nonce used by each wallet. */
   readonly nonces = new Map<string, number>();
   nextSeq = 0;
+  /** After apply: the wallets the entry is indexed under (hex), per store.ts partiesOf. */
+  lastParty = '';
+  lastParty2: string | null = null;
   lastHash: Buffer;
   lastTimeMs = 0;
   mintedUj = 0;
   burnedUj = 0;
   lastMintEndMs: number;
+  /** Set for a segment's replay: what it assumed about the state before its first entry. */
+  private assumed: {
+    balances: Map<string, { balanceUj: number; creating: boolean; seq: number }>;
+    nonces: Map<string, { nonce: number; seq: number }>;
+    firstMint: { periodStartMs: number; seq: number } | null;
+    prevHash: string;
+    firstTimeMs: number;
+    firstSeq: number;
+    started: boolean;
+  } | undefined;
+
+  /**
+   * A state for replaying a segment of the log that starts at `firstSeq` without replaying
+   * what comes before: each entry records both parties' balances after it, so the first entry
+   * that meets a wallet says what its balance was, and the replay takes that as given and checks
+   * everything after it. The assumptions (assumptions()) are checked afterwards against the
+   * previous segment's final state (checkSeam), which makes the segmented replay exactly as
+   * strict as one pass: `ledger verify` walks segments on several threads this way.
+   */
+  static forSegment(genesis: Genesis, firstSeq: number): LedgerState {
+    const st = new LedgerState(genesis);
+    st.balances.clear();
+    st.nextSeq = firstSeq;
+    st.lastMintEndMs = -Infinity;
+    st.lastTimeMs = -Infinity;
+    st.assumed = { balances: new Map(), nonces: new Map(), firstMint: null, prevHash: '', firstTimeMs: 0, firstSeq, started: false };
+    return st;
+  }
+
+  assumptions(): Assumptions | undefined {
+    const a = this.assumed;
+    if (a === undefined) return undefined;
+    return { prevHash: a.prevHash, firstSeq: a.firstSeq, firstTimeMs: a.firstTimeMs, balances: [...a.balances], nonces: [...a.nonces], firstMint: a.firstMint };
+  }
+
+  /**
+   * Checks a later segment's assumptions against this state (the state at the end of the
+   * previous segment), then takes on that segment's final state. Throws RuleError naming the
+   * entry whose assumption does not hold.
+   */
+  joinSegment(next: { assumptions: Assumptions; final: StateSnapshot }): void {
+    const a = next.assumptions;
+    if (a.firstSeq !== this.nextSeq) throw new RuleError('R1', `seq ${a.firstSeq}, expected ${this.nextSeq}`);
+    if (a.prevHash !== '' && a.prevHash !== hex(this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
+    if (a.prevHash !== '' && a.firstTimeMs < this.lastTimeMs) throw new RuleError('R1', `time ${a.firstTimeMs} is before the previous entry's ${this.lastTimeMs}`);
+    // Every assumption is checked, and the one from the earliest entry is reported.
+    let first: SeamError | undefined;
+    const fail = (e: SeamError) => {
+      if (first === undefined || e.seq < first.seq) first = e;
+    };
+    for (const [w, x] of a.balances) {
+      const have = this.balances.get(w);
+      if (have === undefined ? !(x.creating && x.balanceUj === 0) : have !== x.balanceUj) {
+        fail(new SeamError(x.seq, have === undefined ? 'R4' : 'R5',
+          have === undefined ? `the wallet ${w} is not a known wallet` : `recorded balances imply ${w} had ${x.balanceUj} µJ before it; it had ${have}`));
+      }
+    }
+    for (const [w, x] of a.nonces) {
+      const n = this.nonces.get(w) ?? 0;
+      if (n !== x.nonce) fail(new SeamError(x.seq, 'R7', `nonce ${x.nonce + 1}, expected ${n + 1}`));
+    }
+    if (a.firstMint !== null && a.firstMint.periodStartMs < this.lastMintEndMs) {
+      fail(new SeamError(a.firstMint.seq, 'R6', `the mint period starts at ${a.firstMint.periodStartMs}, before ${this.lastMintEndMs}`));
+    }
+    if (first !== undefined) throw first;
+    const f = next.final;
+    for (const [w, b] of f.balances) this.balances.set(w, b);
+    for (const [w, n] of f.nonces) this.nonces.set(w, n);
+    this.nextSeq = f.nextSeq;
+    if (f.nextSeq > a.firstSeq) {
+      this.lastHash = Buffer.from(f.lastHash, 'hex');
+      this.lastTimeMs = f.lastTimeMs;
+    }
+    this.mintedUj += f.mintedUj;
+    this.burnedUj += f.burnedUj;
+    if (Number.isFinite(f.lastMintEndMs)) this.lastMintEndMs = f.lastMintEndMs;
+  }
 
   constructor(genesis: Genesis) {
     assert(genesis.nodeKey.length === WALLET_BYTES, 'a node key is 32 bytes');
@@ -105,8 +210,15 @@ export class LedgerState {
   apply(e: Entry, leaf: Buffer): void {
     // R1
     if (e.seq !== this.nextSeq) throw new RuleError('R1', `seq ${e.seq}, expected ${this.nextSeq}`);
+    const a = this.assumed;
+    if (a !== undefined && !a.started) {
+      a.started = true;
+      a.prevHash = hex(e.prevHash);
+      a.firstTimeMs = e.timeMs;
+      this.lastHash = e.prevHash;
+    }
     if (e.timeMs < this.lastTimeMs) throw new RuleError('R1', `time ${e.timeMs} is before the previous entry's ${this.lastTimeMs}`);
-    if (!e.prevHash.equals(this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
+    if (!same(e.prevHash, this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
     // R2
     const amount = e.amountUj;
     if (!Number.isSafeInteger(amount) || amount < 0 || (amount === 0 && e.kind !== 'death')) {
@@ -114,10 +226,10 @@ export class LedgerState {
     }
     // R3
     // Most entries are charges to the node: compare with it before paying for a hex string.
-    const fromNode = e.from.equals(this.nodeKey);
-    const toNode = !fromNode && e.to.equals(this.nodeKey);
-    const fromZero = !fromNode && e.from.equals(ZERO_WALLET);
-    const toZero = !toNode && e.to.equals(ZERO_WALLET);
+    const fromNode = same(e.from, this.nodeKey);
+    const toNode = !fromNode && same(e.to, this.nodeKey);
+    const fromZero = !fromNode && same(e.from, ZERO_WALLET);
+    const toZero = !toNode && same(e.to, ZERO_WALLET);
     const fromHex = fromNode ? this.nodeHex : hex(e.from);
     const toHex = toNode ? this.nodeHex : hex(e.to);
     switch (e.kind) {
@@ -136,41 +248,58 @@ export class LedgerState {
     // R4, R5
     let fromAfter = 0;
     let toAfter = 0;
+    let assumeFrom: number | undefined;
+    let assumeTo: number | undefined;
     if (!fromZero) {
-      const have = this.balances.get(fromHex);
+      let have = this.balances.get(fromHex);
+      if (have === undefined && a !== undefined) have = assumeFrom = e.fromBalanceUj + amount;
       if (have === undefined) throw new RuleError('R4', `the payer ${fromHex} is not a known wallet`);
       if (have < amount) throw new RuleError('R4', `the payer ${fromHex} has ${have} µJ, the entry takes ${amount}`);
       fromAfter = have - amount;
     }
     if (!toZero) {
-      const have = this.balances.get(toHex);
+      let have = this.balances.get(toHex);
+      if (have === undefined && a !== undefined) {
+        have = assumeTo = e.toBalanceUj - amount;
+        if (have < 0) throw new RuleError('R5', `recorded balance ${e.toBalanceUj} µJ of the payee after receiving ${amount}`);
+      }
       if (have === undefined && e.kind !== 'grant' && e.kind !== 'reward') throw new RuleError('R4', `the payee ${toHex} is not a known wallet`);
       toAfter = (have ?? 0) + amount;
       if (toAfter > MAX_UJ) throw new RuleError('R4', `the payee's balance would exceed ${MAX_UJ} µJ`);
     }
-    if (e.kind === 'mint' && this.supplyUj + amount > MAX_UJ) throw new RuleError('R4', `the supply would exceed ${MAX_UJ} µJ`);
+    if (e.kind === 'mint' && a === undefined && this.supplyUj + amount > MAX_UJ) throw new RuleError('R4', `the supply would exceed ${MAX_UJ} µJ`);
     if (e.fromBalanceUj !== fromAfter || e.toBalanceUj !== toAfter) {
       throw new RuleError('R5', `recorded balances ${e.fromBalanceUj}/${e.toBalanceUj}, computed ${fromAfter}/${toAfter}`);
     }
     // R6 – R8
     if (e.kind === 'mint') {
       const periodMs = e.periodEndMs - e.periodStartMs;
+      if (a !== undefined && a.firstMint === null) a.firstMint = { periodStartMs: e.periodStartMs, seq: e.seq };
       if (e.periodStartMs < this.lastMintEndMs) throw new RuleError('R6', `the mint period starts at ${e.periodStartMs}, before ${this.lastMintEndMs}`);
       if (!(periodMs > 0) || e.periodEndMs > e.timeMs) throw new RuleError('R6', `the mint period [${e.periodStartMs}, ${e.periodEndMs}) is empty or ends after the entry's time`);
       if (e.powerCapMw > this.genesis.maxPowerCapMw) throw new RuleError('R6', `power cap ${e.powerCapMw} mW is above the ledger's ${this.genesis.maxPowerCapMw} mW`);
       if (amount > e.powerCapMw * periodMs) throw new RuleError('R6', `${amount} µJ minted for ${periodMs} ms at ${e.powerCapMw} mW (at most ${e.powerCapMw * periodMs})`);
     } else if (e.kind === 'transfer') {
-      const expected = (this.nonces.get(fromHex) ?? 0) + 1;
+      let last = this.nonces.get(fromHex);
+      let assumeNonce = false;
+      if (last === undefined && a !== undefined && !a.nonces.has(fromHex)) {
+        last = e.nonce - 1;
+        assumeNonce = true;
+      }
+      const expected = (last ?? 0) + 1;
       if (e.nonce !== expected) throw new RuleError('R7', `nonce ${e.nonce}, expected ${expected}`);
       if (!verifyEd25519(e.from, transferMessage(this.nodeKey, e.from, e.to, amount, e.nonce), e.signature)) {
         throw new RuleError('R7', 'the transfer\'s signature does not verify with the sender\'s key');
       }
+      if (assumeNonce) a!.nonces.set(fromHex, { nonce: e.nonce - 1, seq: e.seq });
     } else if (e.kind === 'charge') {
       const due = chargeAmountUj(e.energyUj, e.priceUtPerJ);
       if (amount !== due) throw new RuleError('R8', `charged ${amount} µJ for ${e.energyUj} µJ at ${e.priceUtPerJ} µtokens/J (due ${due})`);
     }
 
-    // Apply: nothing above changed the state.
+    // Apply: nothing above changed the state (but the record of what a segment assumed).
+    if (assumeFrom !== undefined) a!.balances.set(fromHex, { balanceUj: assumeFrom, creating: false, seq: e.seq });
+    if (assumeTo !== undefined) a!.balances.set(toHex, { balanceUj: assumeTo, creating: e.kind === 'grant' || e.kind === 'reward', seq: e.seq });
     if (!fromZero) this.balances.set(fromHex, fromAfter);
     if (!toZero) this.balances.set(toHex, toAfter);
     if (e.kind === 'mint') {
@@ -181,6 +310,12 @@ export class LedgerState {
     } else if (e.kind === 'transfer') {
       this.nonces.set(fromHex, e.nonce);
     }
+    // The wallets the entry is indexed under (store.ts partiesOf), as hex, for the writer's and
+    // the verifier's wallet index: computed here, where the hex strings already exist.
+    const fromOther = !fromNode && !fromZero;
+    const toOther = !toNode && !toZero;
+    this.lastParty = fromOther ? fromHex : toOther ? toHex : this.nodeHex;
+    this.lastParty2 = fromOther && toOther ? toHex : null;
     this.nextSeq++;
     this.lastHash = leaf;
     this.lastTimeMs = e.timeMs;
@@ -223,4 +358,12 @@ export class LedgerState {
     for (const [w, n] of s.nonces) st.nonces.set(w, n);
     return st;
   }
+}
+
+/**
+ * Buffer equality with a cheap first look: Buffer.equals is a call into C++ (~50–100 ns), and
+ * most comparisons here (a wallet against the node's key) differ in their first byte.
+ */
+export function same(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && a[0] === b[0] && a[a.length - 1] === b[b.length - 1] && a.equals(b);
 }

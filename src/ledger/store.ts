@@ -7,6 +7,7 @@
  * signed epoch head, the balances they changed and the writer's head state, all or nothing.
  * An epoch is durable when commit returns; a crash before that leaves none of it.
  */
+import { endianness } from 'node:os';
 import type { Genesis } from './format.js';
 import type { SubtreeSource } from './merkle.js';
 
@@ -78,7 +79,7 @@ export interface LedgerStore extends SubtreeSource {
   balances(): [string, number, number][];
   commit(batch: EpochBatch): void;
   /** Every epoch with its entries (firstSeq = the previous epoch's treeSize), in order. */
-  epochsWithEntries(): IterableIterator<{ epoch: EpochRecord; entries: StoredEntry[]; firstSeq: number }>;
+  epochsWithEntries(fromEpoch?: number): IterableIterator<{ epoch: EpochRecord; entries: StoredEntry[]; firstSeq: number }>;
   /** The entries of one epoch ([] if there is no such epoch). */
   epochEntries(epoch: number): StoredEntry[];
   /** Committed entries with fromSeq ≤ seq < toSeq, in order. */
@@ -89,9 +90,28 @@ export interface LedgerStore extends SubtreeSource {
   epochsBetween(fromMs: number, toMs: number): EpochRecord[];
   /** The seqs of `wallet`'s entries (partiesOf) in `epoch`, ascending. */
   walletSeqs(epoch: number, wallet: Buffer): number[];
-  /** Every (wallet hex, seqs) indexed for `epoch`, for the verifier. */
-  epochWallets(epoch: number): Map<string, number[]>;
+  /** Every (wallet hex, seqs packed by packSeqs) indexed for `epoch`, for the verifier. */
+  epochWallets(epoch: number): Map<string, Buffer>;
+  /** The stored nodes of `size` leaves whose last leaf is in [fromSeq, toSeq), by start. */
+  nodesEndingIn(size: number, fromSeq: number, toSeq: number): IterableIterator<{ start: number; hash: Buffer }>;
   /** Every stored Merkle node, ordered by (size, start). */
   nodes(): IterableIterator<{ start: number; size: number; hash: Buffer }>;
   close(): void;
+}
+
+/**
+ * Seqs packed as little-endian IEEE-754 doubles (exact below 2^53): the verifier packs the seqs
+ * it computes the same way and compares bytes, one call instead of two reads per seq.
+ */
+export function packSeqs(seqs: number[]): Buffer {
+  const f = Float64Array.from(seqs);
+  if (endianness() !== 'LE') for (let i = 0; i < f.length; i++) new DataView(f.buffer).setFloat64(i * 8, seqs[i]!, true);
+  return Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+}
+
+export function unpackSeqs(b: Buffer): number[] {
+  const out: number[] = [];
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i + 8 <= b.length; i += 8) out.push(v.getFloat64(i, true));
+  return out;
 }

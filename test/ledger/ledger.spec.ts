@@ -197,7 +197,6 @@ describe('ledger: the mint bound', () => {
 
   it(
     'open refuses a power cap that rounds to 0 mW, as setPowerCap does',
-    { todo: 'bug: Ledger.open checks `powerCapW > 0` in watts, before rounding to mW; powerCapW 0.0004 opens a ledger whose genesis maxPowerCapMw is 0, which can never mint (setPowerCap(0.0004) is refused with E_BAD_ARGUMENT, since it checks the rounded mW)' },
     () => {
       const clock = new Clock();
       const path = newPath();
@@ -531,7 +530,6 @@ describe('ledger: names that are not the format\'s (death reason, charge basis)'
 
   it(
     'Ledger.death refuses a reason that is not a DeathReason with E_BAD_ARGUMENT, and the log still verifies',
-    { todo: 'bug: Ledger.death does not check `reason`: encodeEntry writes DeathReason["bogus"] (undefined) as byte 0, the rules (state.ts) do not look at the reason, so the entry is appended, sealed and signed, and verifyLedger then fails with "entry 2 does not decode: unknown death reason 0"' },
     () => {
       const { l, path } = fresh();
       const size = l.size;
@@ -552,7 +550,6 @@ describe('ledger: names that are not the format\'s (death reason, charge basis)'
 
   it(
     'Ledger.charge and Ledger.death refuse inherited property names (toString, constructor) as a basis or reason',
-    { todo: 'bug: Ledger.charge checks the basis with `c.basis in Basis`, true for Object.prototype names such as "toString" or "constructor": the charge is recorded with basis byte 0 (estimated) instead of being refused; Ledger.death has no check at all' },
     () => {
       const { l } = fresh();
       try {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { SqliteStore } from '../../src/ledger/sqlite-store.js';
-import { verifyLedger, type VerifyReport } from '../../src/ledger/verify.js';
+import { verifyLedger, verifyLedgerParallel, type VerifyReport } from '../../src/ledger/verify.js';
 import { generateKey, signWith } from '../../src/ledger/keys.js';
 import { entryLengthAt, leafHash, transferMessage, HASH_BYTES } from '../../src/ledger/format.js';
 
@@ -43,8 +43,12 @@ function buildGolden(path: string): void {
   L.close();
 }
 
-/** A fresh copy of the golden ledger, changed by `mutate` through SQLite directly, then verified. */
-function tampered(mutate: (db: Database.Database) => void): VerifyReport {
+/**
+ * A fresh copy of the golden ledger, changed by `mutate` through SQLite directly, then verified
+ * on one thread and on 2 and 3 (segments joined at seams, verify.ts): every way must find the
+ * same first problem.
+ */
+async function tampered(mutate: (db: Database.Database) => void): Promise<VerifyReport> {
   const path = join(mkdtempSync(join(dir, 't-')), 'ledger.db');
   copyFileSync(golden, path);
   const db = new Database(path);
@@ -52,7 +56,15 @@ function tampered(mutate: (db: Database.Database) => void): VerifyReport {
   db.close();
   const store = new SqliteStore(path, { readonly: true });
   try {
-    return verifyLedger(store);
+    const one = verifyLedger(store);
+    for (const threads of [2, 3]) {
+      const many = await verifyLedgerParallel(store, { threads, minEntriesPerThread: 1 });
+      assert.ok(many.threads > 1 && many.threads <= threads, `${many.threads} threads`);
+      assert.equal(many.ok, one.ok, `${threads} threads: ${many.problem?.message} vs one thread: ${one.problem?.message}`);
+      assert.equal(many.problem?.seq, one.problem?.seq, `${threads} threads: ${many.problem?.message} vs one thread: ${one.problem?.message}`);
+      if (one.problem?.seq === undefined) assert.equal(many.problem?.epoch, one.problem?.epoch, `${threads} threads: ${many.problem?.message} vs ${one.problem?.message}`);
+    }
+    return one;
   } finally {
     store.close();
   }
@@ -80,17 +92,17 @@ describe('tampering with a stored ledger', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the untouched ledger verifies', () => {
-    const r = tampered(() => {});
+  it('the untouched ledger verifies', async () => {
+    const r = await tampered(() => {});
     assert.ok(r.ok, r.problem?.message);
     assert.equal(r.entries, 207);
     assert.equal(r.epochs, 5);
   });
 
-  it('a flipped byte in an entry names that entry', () => {
+  it('a flipped byte in an entry names that entry', async () => {
     for (const [epoch, index, field] of [[1, 10, 120], [2, 0, 60], [4, 3, 140], [1, 59, 20]] as const) {
       let seq = -1;
-      const r = tampered((db) => {
+      const r = await tampered((db) => {
         const { blob, at } = offsets(db, epoch);
         blob[at[index]! + field]! ^= 0x01;
         seq = firstSeqOf(db, epoch) + index;
@@ -102,9 +114,9 @@ describe('tampering with a stored ledger', () => {
     }
   });
 
-  it('an entry rewritten together with its stored hash is caught by the chain and names it', () => {
+  it('an entry rewritten together with its stored hash is caught by the chain and names it', async () => {
     let seq = -1;
-    const r = tampered((db) => {
+    const r = await tampered((db) => {
       const epoch = 2;
       const { blob, at } = offsets(db, epoch);
       const i = 5;
@@ -121,8 +133,8 @@ describe('tampering with a stored ledger', () => {
     assert.ok(r.problem?.seq === seq || r.problem?.seq === seq + 1, r.problem?.message);
   });
 
-  it('two entries swapped, or one dropped, name the first entry out of place', () => {
-    const swapped = tampered((db) => {
+  it('two entries swapped, or one dropped, name the first entry out of place', async () => {
+    const swapped = await tampered((db) => {
       const { blob, at } = offsets(db, 1);
       // entries 3 and 4 of epoch 1 are both charges (same length): swap their bytes
       const a = Buffer.from(blob.subarray(at[3]!, at[4]!));
@@ -136,7 +148,7 @@ describe('tampering with a stored ledger', () => {
     assert.equal(swapped.problem?.seq, 3 + 3, swapped.problem?.message); // epoch 1 starts at seq 3
     assert.match(swapped.problem!.message, /out of place|reordered/);
 
-    const dropped = tampered((db) => {
+    const dropped = await tampered((db) => {
       const { blob, at } = offsets(db, 2);
       const cut = Buffer.concat([blob.subarray(0, at[7]!), blob.subarray(at[8]!)]);
       const { hashes } = db.prepare('SELECT hashes FROM epochs WHERE epoch = 2').get() as { hashes: Buffer };
@@ -148,8 +160,8 @@ describe('tampering with a stored ledger', () => {
     assert.match(dropped.problem!.message, /missing/);
   });
 
-  it('a forged epoch signature names the epoch', () => {
-    const r = tampered((db) => {
+  it('a forged epoch signature names the epoch', async () => {
+    const r = await tampered((db) => {
       const { signature } = db.prepare('SELECT signature FROM epochs WHERE epoch = 3').get() as { signature: Buffer };
       const s = Buffer.from(signature);
       s[10]! ^= 0xff;
@@ -160,8 +172,8 @@ describe('tampering with a stored ledger', () => {
     assert.match(r.problem!.message, /signature/);
   });
 
-  it('an epoch re-signed by another key, with its root rewritten, still fails', () => {
-    const r = tampered((db) => {
+  it('an epoch re-signed by another key, with its root rewritten, still fails', async () => {
+    const r = await tampered((db) => {
       const root = Buffer.alloc(32, 7);
       db.prepare('UPDATE epochs SET root = ? WHERE epoch = 4').run(root);
     });
@@ -170,8 +182,8 @@ describe('tampering with a stored ledger', () => {
     assert.match(r.problem!.message, /Merkle root/);
   });
 
-  it('a forged transfer signature names the transfer', () => {
-    const r = tampered((db) => {
+  it('a forged transfer signature names the transfer', async () => {
+    const r = await tampered((db) => {
       const { blob, at } = offsets(db, 4);
       const i = at.findIndex((o) => blob[o + 1] === 3); // kind 3: transfer
       assert.ok(i >= 0);
@@ -186,21 +198,21 @@ describe('tampering with a stored ledger', () => {
     assert.ok(r.problem?.seq !== undefined);
   });
 
-  it('a rewritten stored balance, Merkle node or wallet index is caught', () => {
-    const bal = tampered((db) => {
+  it('a rewritten stored balance, Merkle node or wallet index is caught', async () => {
+    const bal = await tampered((db) => {
       const w = (db.prepare('SELECT wallet FROM balances LIMIT 1').get() as { wallet: string }).wallet;
       db.prepare('UPDATE balances SET balance_uj = balance_uj + 1 WHERE wallet = ?').run(w);
     });
     assert.equal(bal.ok, false);
     assert.match(bal.problem!.message, /balance/);
 
-    const node = tampered((db) => {
+    const node = await tampered((db) => {
       db.prepare('UPDATE nodes SET hash = zeroblob(32) WHERE (size, start) = (SELECT size, start FROM nodes LIMIT 1)').run();
     });
     assert.equal(node.ok, false);
     assert.match(node.problem!.message, /Merkle node/);
 
-    const index = tampered((db) => {
+    const index = await tampered((db) => {
       db.prepare('DELETE FROM wallet_epochs WHERE (epoch, wallet) = (SELECT epoch, wallet FROM wallet_epochs WHERE epoch = 1 LIMIT 1)').run();
     });
     assert.equal(index.ok, false);
@@ -208,11 +220,11 @@ describe('tampering with a stored ledger', () => {
     assert.match(index.problem!.message, /wallet index/);
   });
 
-  it('a deleted epoch or a deleted last epoch is caught', () => {
-    const middle = tampered((db) => db.prepare('DELETE FROM epochs WHERE epoch = 2').run());
+  it('a deleted epoch or a deleted last epoch is caught', async () => {
+    const middle = await tampered((db) => db.prepare('DELETE FROM epochs WHERE epoch = 2').run());
     assert.equal(middle.ok, false);
     assert.equal(middle.problem?.epoch, 2);
-    const last = tampered((db) => db.prepare('DELETE FROM epochs WHERE epoch = 4').run());
+    const last = await tampered((db) => db.prepare('DELETE FROM epochs WHERE epoch = 4').run());
     // The head state and balances remember the last epoch: the shorter log does not match them.
     assert.equal(last.ok, false, 'dropping the last epoch must not pass');
   });
