@@ -148,7 +148,8 @@ function putU64(b: Buffer, at: number, v: number): void {
   b.writeUInt32BE(Math.floor(v / 0x1_0000_0000), at);
   b.writeUInt32BE(v >>> 0, at + 4);
 }
-function getU64(b: Buffer, at: number): number {
+/** A u64 field that must hold a safe integer (FormatError otherwise). */
+export function readU64(b: Buffer, at: number): number {
   // Byte by byte: readUInt32BE's argument checks cost more than the read on the verifier's path.
   const hi = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   if (hi > 0x1f_ffff) throw new FormatError(`a u64 at byte ${at} is above 2^53`);
@@ -197,28 +198,28 @@ export function decodeEntry(b: Buffer): Entry {
   if (kind === undefined) throw new FormatError(`unknown entry kind ${b[1]}`);
   if (b.length !== HEADER_BYTES + BODY_BYTES[Kind[kind]]) throw new FormatError(`a ${kind} entry is ${HEADER_BYTES + BODY_BYTES[Kind[kind]]} bytes, not ${b.length}`);
   // Each kind's object is built whole (no spreads): decoding is on the verifier's hot path.
-  const seq = getU64(b, 2);
-  const timeMs = getU64(b, 10);
+  const seq = readU64(b, 2);
+  const timeMs = readU64(b, 10);
   const prevHash = b.subarray(18, 50);
   const from = b.subarray(50, 82);
   const to = b.subarray(82, 114);
-  const amountUj = getU64(b, 114);
-  const fromBalanceUj = getU64(b, 122);
-  const toBalanceUj = getU64(b, 130);
+  const amountUj = readU64(b, 114);
+  const fromBalanceUj = readU64(b, 122);
+  const toBalanceUj = readU64(b, 130);
   const o = HEADER_BYTES;
   switch (kind) {
-    case 'mint': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, periodStartMs: getU64(b, o), periodEndMs: getU64(b, o + 8), powerCapMw: getU64(b, o + 16) };
+    case 'mint': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, periodStartMs: readU64(b, o), periodEndMs: readU64(b, o + 8), powerCapMw: readU64(b, o + 16) };
     case 'grant': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj };
     case 'burn': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj };
-    case 'transfer': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, nonce: getU64(b, o), signature: b.subarray(o + 8, o + 72) };
+    case 'transfer': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, nonce: readU64(b, o), signature: b.subarray(o + 8, o + 72) };
     case 'charge': {
       const basis = BASIS_NAMES[b[o + 28]!];
       if (basis === undefined) throw new FormatError(`unknown energy basis ${b[o + 28]}`);
-      return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), fuel: getU64(b, o + 4), energyUj: getU64(b, o + 12), priceUtPerJ: getU64(b, o + 20), basis };
+      return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), fuel: readU64(b, o + 4), energyUj: readU64(b, o + 12), priceUtPerJ: readU64(b, o + 20), basis };
     }
-    case 'rent': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), periodMs: b.readUInt32BE(o + 4), memoryBytes: getU64(b, o + 8) };
-    case 'erasure_tax': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), bytes: getU64(b, o + 4) };
-    case 'reward': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), milliBits: getU64(b, o + 4) };
+    case 'rent': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), periodMs: b.readUInt32BE(o + 4), memoryBytes: readU64(b, o + 8) };
+    case 'erasure_tax': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), bytes: readU64(b, o + 4) };
+    case 'reward': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), milliBits: readU64(b, o + 4) };
     case 'death': {
       const reason = REASON_NAMES[b[o + 4]!];
       if (reason === undefined) throw new FormatError(`unknown death reason ${b[o + 4]}`);
@@ -244,6 +245,17 @@ export function leafHash(entryBytes: Buffer): Buffer {
   entryBytes.copy(leafScratch, 1);
   return cryptoHash('sha256', leafScratch.subarray(0, 1 + entryBytes.length), 'buffer') as unknown as Buffer;
 }
+
+/** leafHash of the `len` bytes at `at` in `b`, without making a view of them (the verifier's path). */
+export function leafHashAt(b: Buffer, at: number, len: number): Buffer {
+  assert(len <= MAX_ENTRY_BYTES, 'an entry fits the scratch buffer');
+  leafScratch[0] = 0;
+  b.copy(leafScratch, 1, at, at + len);
+  let view = leafViews[len];
+  if (view === undefined) leafViews[len] = view = leafScratch.subarray(0, 1 + len);
+  return cryptoHash('sha256', view, 'buffer') as unknown as Buffer;
+}
+const leafViews: Buffer[] = [];
 
 /** RFC 6962 interior node hash, SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Buffer, right: Buffer): Buffer {

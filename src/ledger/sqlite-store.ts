@@ -121,6 +121,8 @@ export class SqliteStore implements LedgerStore {
       nodes: p('SELECT size, start, hash FROM nodes WHERE (size, start) > (?, ?) ORDER BY size, start LIMIT ?'),
       nodesIn: p('SELECT start, hash FROM nodes WHERE size = ? AND start >= ? AND start < ? ORDER BY start LIMIT ?'),
     };
+    // Rows as arrays, not objects, on the verifier's paths.
+    for (const k of ['epochWallets', 'nodesIn']) this.st[k]!.raw(true);
     this.commitTx = this.db.transaction((b: EpochBatch) => {
       const last = this.lastEpoch();
       const expected = last === undefined ? 0 : last.epoch + 1;
@@ -218,6 +220,20 @@ export class SqliteStore implements LedgerStore {
     }
   }
 
+  *epochBlobs(fromEpoch: number): IterableIterator<{ epoch: EpochRecord; entries: Buffer; hashes: Buffer; firstSeq: number }> {
+    let prevSize = fromEpoch === 0 ? 0 : this.epoch(fromEpoch - 1)?.treeSize;
+    if (prevSize === undefined) return;
+    for (let from = fromEpoch; ;) {
+      const rows = this.st.blobs!.all(from, BLOB_CHUNK) as BlobRow[];
+      for (const r of rows) {
+        yield { epoch: toEpoch(r), entries: r.entries, hashes: r.hashes, firstSeq: prevSize };
+        prevSize = r.tree_size;
+      }
+      if (rows.length < BLOB_CHUNK) return;
+      from = rows[rows.length - 1]!.epoch + 1;
+    }
+  }
+
   /** The entries of one epoch. */
   epochEntries(epoch: number): StoredEntry[] {
     const r = this.st.epochBlob!.get(epoch) as { tree_size: number; entries: Buffer; hashes: Buffer } | undefined;
@@ -239,17 +255,17 @@ export class SqliteStore implements LedgerStore {
 
   epochWallets(epoch: number): Map<string, Buffer> {
     const m = new Map<string, Buffer>();
-    for (const r of this.st.epochWallets!.all(epoch) as { wallet: Buffer; seqs: Buffer }[]) m.set(r.wallet.toString('hex'), r.seqs);
+    for (const r of this.st.epochWallets!.all(epoch) as [Buffer, Buffer][]) m.set(r[0].toString('hex'), r[1]);
     return m;
   }
 
   *nodesEndingIn(size: number, fromSeq: number, toSeq: number): IterableIterator<{ start: number; hash: Buffer }> {
     const end = toSeq - size + 1;
     for (let from = Math.max(0, fromSeq - size + 1); from < end; ) {
-      const rows = this.st.nodesIn!.all(size, from, end, CHUNK) as { start: number; hash: Buffer }[];
-      for (const r of rows) yield r;
+      const rows = this.st.nodesIn!.all(size, from, end, CHUNK) as [number, Buffer][];
+      for (const r of rows) yield { start: r[0], hash: r[1] };
       if (rows.length < CHUNK) return;
-      from = rows[rows.length - 1]!.start + 1;
+      from = rows[rows.length - 1]![0] + 1;
     }
   }
 

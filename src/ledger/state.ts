@@ -27,9 +27,12 @@
 import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
 import { assert } from '../assert.js';
 import {
-  chargeAmountUj, genesisHash, hex, MAX_UJ, transferMessage, WALLET_BYTES, ZERO_WALLET,
-  type Entry, type Genesis,
+  chargeAmountUj, decodeEntry, DeathReason, entryLengthAt, FORMAT_VERSION, FormatError, genesisHash, HASH_BYTES, HEADER_BYTES, hex,
+  KIND_NAMES, MAX_UJ, readU64, transferMessage, WALLET_BYTES, ZERO_WALLET, type Entry, type Genesis, type KindName,
 } from './format.js';
+
+const REASON_BY_CODE: (string | undefined)[] = [];
+for (const [name, code] of Object.entries(DeathReason)) REASON_BY_CODE[code] = name;
 
 /** An entry breaks a validity rule. `rule` is R1 … R8 above. */
 export class RuleError extends Error {
@@ -208,81 +211,22 @@ export class LedgerState {
 
   /** Checks entry `e` (whose leaf hash is `leaf`) against R1–R8 and applies it; throws RuleError and changes nothing if it breaks one. */
   apply(e: Entry, leaf: Buffer): void {
-    // R1
-    if (e.seq !== this.nextSeq) throw new RuleError('R1', `seq ${e.seq}, expected ${this.nextSeq}`);
+    this.checkMove(e.kind, e.seq, e.timeMs, e.prevHash, 0, e.from, 0, e.to, 0, e.amountUj, e.fromBalanceUj, e.toBalanceUj);
     const a = this.assumed;
-    if (a !== undefined && !a.started) {
-      a.started = true;
-      a.prevHash = hex(e.prevHash);
-      a.firstTimeMs = e.timeMs;
-      this.lastHash = e.prevHash;
-    }
-    if (e.timeMs < this.lastTimeMs) throw new RuleError('R1', `time ${e.timeMs} is before the previous entry's ${this.lastTimeMs}`);
-    if (!same(e.prevHash, this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
-    // R2
     const amount = e.amountUj;
-    if (!Number.isSafeInteger(amount) || amount < 0 || (amount === 0 && e.kind !== 'death')) {
-      throw new RuleError('R2', `amount ${amount} µJ`);
-    }
-    // R3
-    // Most entries are charges to the node: compare with it before paying for a hex string.
-    const fromNode = same(e.from, this.nodeKey);
-    const toNode = !fromNode && same(e.to, this.nodeKey);
-    const fromZero = !fromNode && same(e.from, ZERO_WALLET);
-    const toZero = !toNode && same(e.to, ZERO_WALLET);
-    const fromHex = fromNode ? this.nodeHex : hex(e.from);
-    const toHex = toNode ? this.nodeHex : hex(e.to);
-    switch (e.kind) {
-      case 'mint': if (!fromZero || !toNode) throw new RuleError('R3', 'a mint goes from ZERO to the node'); break;
-      case 'burn': if (!fromNode || !toZero) throw new RuleError('R3', 'a burn goes from the node to ZERO'); break;
-      case 'grant': case 'reward':
-        if (!fromNode || toNode || toZero) throw new RuleError('R3', `a ${e.kind} goes from the node to another wallet`);
-        break;
-      case 'charge': case 'rent': case 'erasure_tax': case 'death':
-        if (fromNode || fromZero || !toNode) throw new RuleError('R3', `a ${e.kind} goes from a wallet to the node`);
-        break;
-      case 'transfer':
-        if (fromNode || toNode || fromZero || toZero || fromHex === toHex) throw new RuleError('R3', 'a transfer goes between two distinct wallets, neither the node');
-        break;
-    }
-    // R4, R5
-    let fromAfter = 0;
-    let toAfter = 0;
-    let assumeFrom: number | undefined;
-    let assumeTo: number | undefined;
-    if (!fromZero) {
-      let have = this.balances.get(fromHex);
-      if (have === undefined && a !== undefined) have = assumeFrom = e.fromBalanceUj + amount;
-      if (have === undefined) throw new RuleError('R4', `the payer ${fromHex} is not a known wallet`);
-      if (have < amount) throw new RuleError('R4', `the payer ${fromHex} has ${have} µJ, the entry takes ${amount}`);
-      fromAfter = have - amount;
-    }
-    if (!toZero) {
-      let have = this.balances.get(toHex);
-      if (have === undefined && a !== undefined) {
-        have = assumeTo = e.toBalanceUj - amount;
-        if (have < 0) throw new RuleError('R5', `recorded balance ${e.toBalanceUj} µJ of the payee after receiving ${amount}`);
-      }
-      if (have === undefined && e.kind !== 'grant' && e.kind !== 'reward') throw new RuleError('R4', `the payee ${toHex} is not a known wallet`);
-      toAfter = (have ?? 0) + amount;
-      if (toAfter > MAX_UJ) throw new RuleError('R4', `the payee's balance would exceed ${MAX_UJ} µJ`);
-    }
-    if (e.kind === 'mint' && a === undefined && this.supplyUj + amount > MAX_UJ) throw new RuleError('R4', `the supply would exceed ${MAX_UJ} µJ`);
-    if (e.fromBalanceUj !== fromAfter || e.toBalanceUj !== toAfter) {
-      throw new RuleError('R5', `recorded balances ${e.fromBalanceUj}/${e.toBalanceUj}, computed ${fromAfter}/${toAfter}`);
-    }
+    const m = this.move;
     // R6 – R8
+    let assumeNonce = false;
     if (e.kind === 'mint') {
       const periodMs = e.periodEndMs - e.periodStartMs;
-      if (a !== undefined && a.firstMint === null) a.firstMint = { periodStartMs: e.periodStartMs, seq: e.seq };
       if (e.periodStartMs < this.lastMintEndMs) throw new RuleError('R6', `the mint period starts at ${e.periodStartMs}, before ${this.lastMintEndMs}`);
       if (!(periodMs > 0) || e.periodEndMs > e.timeMs) throw new RuleError('R6', `the mint period [${e.periodStartMs}, ${e.periodEndMs}) is empty or ends after the entry's time`);
       if (e.powerCapMw > this.genesis.maxPowerCapMw) throw new RuleError('R6', `power cap ${e.powerCapMw} mW is above the ledger's ${this.genesis.maxPowerCapMw} mW`);
       if (amount > e.powerCapMw * periodMs) throw new RuleError('R6', `${amount} µJ minted for ${periodMs} ms at ${e.powerCapMw} mW (at most ${e.powerCapMw * periodMs})`);
+      if (a !== undefined && a.firstMint === null) a.firstMint = { periodStartMs: e.periodStartMs, seq: e.seq };
     } else if (e.kind === 'transfer') {
-      let last = this.nonces.get(fromHex);
-      let assumeNonce = false;
-      if (last === undefined && a !== undefined && !a.nonces.has(fromHex)) {
+      let last = this.nonces.get(m.fromHex);
+      if (last === undefined && a !== undefined && !a.nonces.has(m.fromHex)) {
         last = e.nonce - 1;
         assumeNonce = true;
       }
@@ -291,34 +235,148 @@ export class LedgerState {
       if (!verifyEd25519(e.from, transferMessage(this.nodeKey, e.from, e.to, amount, e.nonce), e.signature)) {
         throw new RuleError('R7', 'the transfer\'s signature does not verify with the sender\'s key');
       }
-      if (assumeNonce) a!.nonces.set(fromHex, { nonce: e.nonce - 1, seq: e.seq });
+      // Nothing below can fail: record what a segment assumed.
+      if (assumeNonce) a!.nonces.set(m.fromHex, { nonce: e.nonce - 1, seq: e.seq });
     } else if (e.kind === 'charge') {
-      const due = chargeAmountUj(e.energyUj, e.priceUtPerJ);
-      if (amount !== due) throw new RuleError('R8', `charged ${amount} µJ for ${e.energyUj} µJ at ${e.priceUtPerJ} µtokens/J (due ${due})`);
+      this.checkCharge(amount, e.energyUj, e.priceUtPerJ);
     }
-
     // Apply: nothing above changed the state (but the record of what a segment assumed).
-    if (assumeFrom !== undefined) a!.balances.set(fromHex, { balanceUj: assumeFrom, creating: false, seq: e.seq });
-    if (assumeTo !== undefined) a!.balances.set(toHex, { balanceUj: assumeTo, creating: e.kind === 'grant' || e.kind === 'reward', seq: e.seq });
-    if (!fromZero) this.balances.set(fromHex, fromAfter);
-    if (!toZero) this.balances.set(toHex, toAfter);
     if (e.kind === 'mint') {
       this.mintedUj += amount;
       this.lastMintEndMs = e.periodEndMs;
     } else if (e.kind === 'burn') {
       this.burnedUj += amount;
     } else if (e.kind === 'transfer') {
-      this.nonces.set(fromHex, e.nonce);
+      this.nonces.set(m.fromHex, e.nonce);
     }
+    this.commitMove(e.kind, e.seq, e.timeMs, leaf);
+  }
+
+  /**
+   * apply() for an entry given as `len` bytes at `at` in `blob`: the verifier's path, which
+   * makes no entry object and no Buffer views, and runs the same checks (checkMove, checkCharge)
+   * as apply(). Mints and transfers, which have more rules, go through decodeEntry and apply().
+   * Throws FormatError for bytes that do not decode, RuleError for a broken rule. Returns the kind.
+   */
+  applyAt(blob: Buffer, at: number, len: number, leaf: Buffer): KindName {
+    const kind = KIND_NAMES[blob[at + 1]!];
+    if (kind === undefined || kind === 'mint' || kind === 'transfer' || blob[at] !== FORMAT_VERSION || len !== entryLengthAt(blob, at)) {
+      const e = decodeEntry(blob.subarray(at, at + len));
+      this.apply(e, leaf);
+      return e.kind;
+    }
+    const o = at + HEADER_BYTES;
+    // The format's own checks, as decodeEntry makes them (readU64 refuses values ≥ 2^53).
+    if (kind === 'charge' && blob[o + 28]! > 1) throw new FormatError(`unknown energy basis ${blob[o + 28]}`);
+    if (kind === 'death' && REASON_BY_CODE[blob[o + 4]!] === undefined) throw new FormatError(`unknown death reason ${blob[o + 4]}`);
+    const seq = readU64(blob, at + 2);
+    const timeMs = readU64(blob, at + 10);
+    const amount = readU64(blob, at + 114);
+    this.checkMove(kind, seq, timeMs, blob, at + 18, blob, at + 50, blob, at + 82, amount, readU64(blob, at + 122), readU64(blob, at + 130));
+    if (kind === 'charge') this.checkCharge(amount, readU64(blob, o + 12), readU64(blob, o + 20));
+    else if (kind === 'burn') this.burnedUj += amount;
+    this.commitMove(kind, seq, timeMs, leaf);
+    return kind;
+  }
+
+  /** What checkMove worked out, for commitMove (fields, not an object per entry). */
+  private readonly move = {
+    fromHex: '', toHex: '', fromZero: false, toZero: false, fromNode: false, toNode: false,
+    fromAfter: 0, toAfter: 0, assumeFrom: -1, assumeTo: -1,
+  };
+
+  /** R8: a charge is ceil(energy × price / 10⁶). */
+  private checkCharge(amount: number, energyUj: number, priceUtPerJ: number): void {
+    const due = chargeAmountUj(energyUj, priceUtPerJ);
+    if (amount !== due) throw new RuleError('R8', `charged ${amount} µJ for ${energyUj} µJ at ${priceUtPerJ} µtokens/J (due ${due})`);
+  }
+
+  /**
+   * R1–R5 for an entry, with its hash and wallets given as 32 bytes at an offset of a buffer
+   * (the entry's own Buffers for apply(), the epoch's blob for applyAt()). Changes no state but
+   * `this.move` (and, for a segment, the record of its first entry).
+   */
+  private checkMove(kind: KindName, seq: number, timeMs: number, prev: Buffer, prevAt: number, from: Buffer, fromAt: number, to: Buffer, toAt: number,
+    amount: number, fromBalanceUj: number, toBalanceUj: number): void {
+    // R1
+    if (seq !== this.nextSeq) throw new RuleError('R1', `seq ${seq}, expected ${this.nextSeq}`);
+    const a = this.assumed;
+    if (a !== undefined && !a.started) {
+      a.started = true;
+      a.prevHash = prev.toString('hex', prevAt, prevAt + HASH_BYTES);
+      a.firstTimeMs = timeMs;
+      this.lastHash = Buffer.from(prev.subarray(prevAt, prevAt + HASH_BYTES));
+    }
+    if (timeMs < this.lastTimeMs) throw new RuleError('R1', `time ${timeMs} is before the previous entry's ${this.lastTimeMs}`);
+    if (!sameAt(prev, prevAt, this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
+    // R2
+    if (!Number.isSafeInteger(amount) || amount < 0 || (amount === 0 && kind !== 'death')) throw new RuleError('R2', `amount ${amount} µJ`);
+    // R3. Most entries are charges to the node: compare with it before paying for a hex string.
+    const m = this.move;
+    const fromNode = (m.fromNode = sameAt(from, fromAt, this.nodeKey));
+    const toNode = (m.toNode = !fromNode && sameAt(to, toAt, this.nodeKey));
+    const fromZero = (m.fromZero = !fromNode && sameAt(from, fromAt, ZERO_WALLET));
+    const toZero = (m.toZero = !toNode && sameAt(to, toAt, ZERO_WALLET));
+    const fromHex = (m.fromHex = fromNode ? this.nodeHex : from.toString('hex', fromAt, fromAt + WALLET_BYTES));
+    const toHex = (m.toHex = toNode ? this.nodeHex : to.toString('hex', toAt, toAt + WALLET_BYTES));
+    switch (kind) {
+      case 'mint': if (!fromZero || !toNode) throw new RuleError('R3', 'a mint goes from ZERO to the node'); break;
+      case 'burn': if (!fromNode || !toZero) throw new RuleError('R3', 'a burn goes from the node to ZERO'); break;
+      case 'grant': case 'reward':
+        if (!fromNode || toNode || toZero) throw new RuleError('R3', `a ${kind} goes from the node to another wallet`);
+        break;
+      case 'charge': case 'rent': case 'erasure_tax': case 'death':
+        if (fromNode || fromZero || !toNode) throw new RuleError('R3', `a ${kind} goes from a wallet to the node`);
+        break;
+      case 'transfer':
+        if (fromNode || toNode || fromZero || toZero || fromHex === toHex) throw new RuleError('R3', 'a transfer goes between two distinct wallets, neither the node');
+        break;
+    }
+    // R4, R5
+    m.fromAfter = 0;
+    m.toAfter = 0;
+    m.assumeFrom = -1;
+    m.assumeTo = -1;
+    if (!fromZero) {
+      let have = this.balances.get(fromHex);
+      if (have === undefined && a !== undefined) have = m.assumeFrom = fromBalanceUj + amount;
+      if (have === undefined) throw new RuleError('R4', `the payer ${fromHex} is not a known wallet`);
+      if (have < amount) throw new RuleError('R4', `the payer ${fromHex} has ${have} µJ, the entry takes ${amount}`);
+      m.fromAfter = have - amount;
+    }
+    if (!toZero) {
+      let have = this.balances.get(toHex);
+      if (have === undefined && a !== undefined) {
+        have = m.assumeTo = toBalanceUj - amount;
+        if (have < 0) throw new RuleError('R5', `recorded balance ${toBalanceUj} µJ of the payee after receiving ${amount}`);
+      }
+      if (have === undefined && kind !== 'grant' && kind !== 'reward') throw new RuleError('R4', `the payee ${toHex} is not a known wallet`);
+      m.toAfter = (have ?? 0) + amount;
+      if (m.toAfter > MAX_UJ) throw new RuleError('R4', `the payee's balance would exceed ${MAX_UJ} µJ`);
+    }
+    if (kind === 'mint' && a === undefined && this.supplyUj + amount > MAX_UJ) throw new RuleError('R4', `the supply would exceed ${MAX_UJ} µJ`);
+    if (fromBalanceUj !== m.fromAfter || toBalanceUj !== m.toAfter) {
+      throw new RuleError('R5', `recorded balances ${fromBalanceUj}/${toBalanceUj}, computed ${m.fromAfter}/${m.toAfter}`);
+    }
+  }
+
+  /** Applies what checkMove worked out: balances, the segment's assumptions, the index parties, the chain. */
+  private commitMove(kind: KindName, seq: number, timeMs: number, leaf: Buffer): void {
+    const m = this.move;
+    const a = this.assumed;
+    if (m.assumeFrom >= 0) a!.balances.set(m.fromHex, { balanceUj: m.assumeFrom, creating: false, seq });
+    if (m.assumeTo >= 0) a!.balances.set(m.toHex, { balanceUj: m.assumeTo, creating: kind === 'grant' || kind === 'reward', seq });
+    if (!m.fromZero) this.balances.set(m.fromHex, m.fromAfter);
+    if (!m.toZero) this.balances.set(m.toHex, m.toAfter);
     // The wallets the entry is indexed under (store.ts partiesOf), as hex, for the writer's and
     // the verifier's wallet index: computed here, where the hex strings already exist.
-    const fromOther = !fromNode && !fromZero;
-    const toOther = !toNode && !toZero;
-    this.lastParty = fromOther ? fromHex : toOther ? toHex : this.nodeHex;
-    this.lastParty2 = fromOther && toOther ? toHex : null;
+    const fromOther = !m.fromNode && !m.fromZero;
+    const toOther = !m.toNode && !m.toZero;
+    this.lastParty = fromOther ? m.fromHex : toOther ? m.toHex : this.nodeHex;
+    this.lastParty2 = fromOther && toOther ? m.toHex : null;
     this.nextSeq++;
     this.lastHash = leaf;
-    this.lastTimeMs = e.timeMs;
+    this.lastTimeMs = timeMs;
   }
 
   /** The invariants; a failure is a bug (or a corrupt store), reported by the caller. Returns a message, or null. */
@@ -366,4 +424,9 @@ export class LedgerState {
  */
 export function same(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && a[0] === b[0] && a[a.length - 1] === b[b.length - 1] && a.equals(b);
+}
+
+/** same() for the 32 bytes at `at` in `buf` against a 32-byte `key`, without a view. */
+function sameAt(buf: Buffer, at: number, key: Buffer): boolean {
+  return buf[at] === key[0] && buf[at + 31] === key[31] && buf.compare(key, 0, 32, at, at + 32) === 0;
 }

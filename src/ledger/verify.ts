@@ -17,7 +17,7 @@ import { createHash, verify as edVerify, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assert } from '../assert.js';
-import { decodeEntry, epochMessage, FormatError, hex, leafHash, type Entry, type Genesis } from './format.js';
+import { entryLengthAt, epochMessage, FormatError, HASH_BYTES, hex, KIND_NAMES, leafHashAt, readU64, type Genesis } from './format.js';
 import { MerkleFrontier } from './merkle.js';
 import { LedgerState, publicKeyFromRaw, RuleError, SeamError, type Assumptions, type StateSnapshot } from './state.js';
 import { NODE_MIN_SIZE, packSeqs, type EpochRecord, type LedgerStore } from './store.js';
@@ -103,9 +103,11 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
   const computedNodes = new Map<number, Hash>();
   const onNode = (start: number, size: number, hash: Buffer): void => {
     if (size < NODE_MIN_SIZE) return;
+    // Nodes of one size complete in start order, at every aligned start: their hashes in that
+    // order say it all (the stored side checks that its starts are exactly those).
     let h = computedNodes.get(size);
     if (h === undefined) computedNodes.set(size, (h = createHash('sha256')));
-    h.update(nodeRecord(start, hash));
+    h.update(hash);
   };
   // The epoch's wallet index as its entries give it, to check the stored one (receipts read it).
   const wallets = new Map<string, number[]>();
@@ -117,38 +119,45 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
   let progressAt = st.nextSeq;
   let expectedEpoch = range.fromEpoch;
 
-  for (const { epoch: ep, entries, firstSeq } of store.epochsWithEntries(range.fromEpoch)) {
+  for (const { epoch: ep, entries: blob, hashes, firstSeq } of store.epochBlobs(range.fromEpoch)) {
     if (ep.epoch >= range.toEpoch) break;
     if (ep.epoch !== expectedEpoch) return result({ epoch: expectedEpoch, message: `epoch ${expectedEpoch} is missing (the next stored is ${ep.epoch})` });
     if (firstSeq !== st.nextSeq) return result({ epoch: ep.epoch, message: `epoch ${ep.epoch} starts at entry ${firstSeq}, not at ${st.nextSeq}` });
     if (ep.treeSize <= st.nextSeq) return result({ epoch: ep.epoch, message: `epoch ${ep.epoch} ends at ${ep.treeSize} entries, not after the previous epoch's ${st.nextSeq}` });
-    for (const row of entries) {
+    // The entries are walked in place in the epoch's blob (applyAt): no object per entry.
+    for (let at = 0, i = 0; at < blob.length; i++) {
       const seq = st.nextSeq;
       if (seq >= ep.treeSize) return result({ seq, epoch: ep.epoch, message: `epoch ${ep.epoch} holds more entries than its signed head (${ep.treeSize - firstSeq}): entry ${seq} was inserted` });
-      let e: Entry;
+      const len = entryLengthAt(blob, at);
+      if (len < 0 || at + len > blob.length) return result({ seq, epoch: ep.epoch, message: `entry ${seq} does not decode: ${len < 0 ? `version ${blob[at]}, kind ${blob[at + 1]}` : 'it is cut short'}` });
+      let stored: number;
       try {
-        e = decodeEntry(row.bytes);
+        stored = readU64(blob, at + 2);
       } catch (err) {
         if (err instanceof FormatError) return result({ seq, epoch: ep.epoch, message: `entry ${seq} does not decode: ${err.message}` });
         throw err;
       }
-      if (e.seq !== seq) {
-        return result({ seq, epoch: ep.epoch, message: `entry ${seq} is missing or out of place: entry ${e.seq} is stored in its place (dropped or reordered entries)` });
+      if (stored !== seq) {
+        return result({ seq, epoch: ep.epoch, message: `entry ${seq} is missing or out of place: entry ${stored} is stored in its place (dropped or reordered entries)` });
       }
-      const leaf = leafHash(row.bytes);
-      if (!leaf.equals(row.hash)) return result({ seq, epoch: ep.epoch, message: `entry ${seq} was altered: its bytes do not hash to its stored hash` });
+      const leaf = leafHashAt(blob, at, len);
+      if (hashes.length < (i + 1) * HASH_BYTES || leaf.compare(hashes, i * HASH_BYTES, (i + 1) * HASH_BYTES) !== 0) {
+        return result({ seq, epoch: ep.epoch, message: `entry ${seq} was altered: its bytes do not hash to its stored hash` });
+      }
       try {
-        st.apply(e, leaf);
+        st.applyAt(blob, at, len, leaf);
       } catch (err) {
+        if (err instanceof FormatError) return result({ seq, epoch: ep.epoch, message: `entry ${seq} does not decode: ${err.message}` });
         if (err instanceof RuleError) {
           const hint = err.rule === 'R1' && seq > 0 ? ` (entry ${seq - 1} or ${seq} was altered, or they were reordered)` : '';
-          return result({ seq, epoch: ep.epoch, message: `entry ${seq} (${e.kind}) breaks ${err.message}${hint}` });
+          return result({ seq, epoch: ep.epoch, message: `entry ${seq} (${KIND_NAMES[blob[at + 1]!]}) breaks ${err.message}${hint}` });
         }
         throw err;
       }
       indexed(st.lastParty, seq);
       if (st.lastParty2 !== null) indexed(st.lastParty2, seq);
       frontier.push(leaf, onNode);
+      at += len;
       if (st.nextSeq - progressAt >= 100_000) {
         onProgress?.(st.nextSeq - progressAt);
         progressAt = st.nextSeq;
@@ -186,26 +195,23 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
   // The stored nodes completed in this segment: those whose last leaf is in [firstSeq, endSeq).
   for (let size = NODE_MIN_SIZE; size <= range.endSeq; size *= 2) {
     const stored = createHash('sha256');
-    let n = 0;
+    // The aligned starts whose node ends in the segment, in order.
+    let expected = Math.ceil(Math.max(0, range.firstSeq - size + 1) / size) * size;
+    let aligned = true;
     for (const node of store.nodesEndingIn(size, range.firstSeq, range.endSeq)) {
-      stored.update(nodeRecord(node.start, node.hash));
-      n++;
+      if (node.start !== expected) aligned = false;
+      expected += size;
+      stored.update(node.hash);
     }
+    const n = (expected - Math.ceil(Math.max(0, range.firstSeq - size + 1) / size) * size) / size;
     const computed = computedNodes.get(size);
-    if ((computed === undefined) !== (n === 0) || (computed !== undefined && !computed.digest().equals(stored.digest()))) {
+    if (!aligned || (computed === undefined) !== (n === 0) || (computed !== undefined && !computed.digest().equals(stored.digest()))) {
       return result({ message: `the stored Merkle nodes of ${size} leaves ending in entries ${range.firstSeq}..${range.endSeq - 1} are not the computed ones (wrong, missing or extra): inclusion proofs would fail` });
     }
   }
   return result();
 }
 
-function nodeRecord(start: number, hash: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(8 + hash.length);
-  b.writeUInt32BE(Math.floor(start / 0x1_0000_0000), 0);
-  b.writeUInt32BE(start >>> 0, 4);
-  hash.copy(b, 8);
-  return b;
-}
 
 /** Splits the epochs into `parts` contiguous ranges of about equal numbers of entries. */
 export function planSegments(heads: EpochRecord[], parts: number): SegmentRange[] {
