@@ -22,7 +22,7 @@ import {
 import { signWith, type KeyPair } from './keys.js';
 import { MerkleFrontier } from './merkle.js';
 import { LedgerState, RuleError, verifyEd25519 } from './state.js';
-import { NODE_MIN_SIZE, type EpochBatch, type EpochRecord, type LedgerStore, type StoredEntry } from './store.js';
+import { NODE_MIN_SIZE, packWalletIndex, type EpochBatch, type EpochRecord, type LedgerStore, type StoredEntry } from './store.js';
 
 export interface LedgerInit {
   store: LedgerStore;
@@ -321,7 +321,7 @@ export class Ledger {
       epoch: record,
       entries: this.pending,
       nodes: this.pendingNodes,
-      wallets: this.pendingWallets,
+      walletIndex: packWalletIndex(this.pendingWallets, this.pending[0]!.seq),
       balances,
       head: { nextSeq: s.nextSeq, lastHash: hex(s.lastHash), lastTimeMs: s.lastTimeMs, mintedUj: s.mintedUj, burnedUj: s.burnedUj, lastMintEndMs: s.lastMintEndMs },
     };

@@ -7,7 +7,6 @@
  * signed epoch head, the balances they changed and the writer's head state, all or nothing.
  * An epoch is durable when commit returns; a crash before that leaves none of it.
  */
-import { endianness } from 'node:os';
 import type { Genesis } from './format.js';
 import type { SubtreeSource } from './merkle.js';
 
@@ -42,8 +41,8 @@ export interface EpochBatch {
   entries: StoredEntry[];
   /** Perfect subtrees completed by these entries, of NODE_MIN_SIZE leaves or more. */
   nodes: { start: number; size: number; hash: Buffer }[];
-  /** Per wallet (hex) found in the epoch's entries (partiesOf), the seqs of its entries, ascending. */
-  wallets: Map<string, number[]>;
+  /** The epoch's wallet index, packed (packWalletIndex). */
+  walletIndex: Buffer;
   /** Wallets whose balance or nonce changed: [wallet hex, balance µJ, last nonce]. */
   balances: [string, number, number][];
   head: HeadState;
@@ -92,8 +91,8 @@ export interface LedgerStore extends SubtreeSource {
   epochsBetween(fromMs: number, toMs: number): EpochRecord[];
   /** The seqs of `wallet`'s entries (partiesOf) in `epoch`, ascending. */
   walletSeqs(epoch: number, wallet: Buffer): number[];
-  /** Every (wallet hex, seqs packed by packSeqs) indexed for `epoch`, for the verifier. */
-  epochWallets(epoch: number): Map<string, Buffer>;
+  /** The packed wallet index of `epoch` (packWalletIndex), for the verifier; empty if no such epoch. */
+  epochWallets(epoch: number): Buffer;
   /** The stored nodes of `size` leaves whose last leaf is in [fromSeq, toSeq), by start. */
   nodesEndingIn(size: number, fromSeq: number, toSeq: number): IterableIterator<{ start: number; hash: Buffer }>;
   /** Every stored Merkle node, ordered by (size, start). */
@@ -102,18 +101,59 @@ export interface LedgerStore extends SubtreeSource {
 }
 
 /**
- * Seqs packed as little-endian IEEE-754 doubles (exact below 2^53): the verifier packs the seqs
- * it computes the same way and compares bytes, one call instead of two reads per seq.
+ * An epoch's wallet index, one blob: the wallets its entries are indexed under (partiesOf),
+ * sorted by key, each with the positions of its entries in the epoch. Layout (big-endian):
+ *   u32 wallets; then per wallet: key [32], first u32, count u32 (into the positions below);
+ *   then the positions: u32 each, entry seq − the epoch's first seq.
+ * The writer packs it at seal time; the verifier packs the index its replay computes the same
+ * way and compares bytes; a receipt finds a wallet by binary search.
  */
-export function packSeqs(seqs: number[]): Buffer {
-  const f = Float64Array.from(seqs);
-  if (endianness() !== 'LE') for (let i = 0; i < f.length; i++) new DataView(f.buffer).setFloat64(i * 8, seqs[i]!, true);
-  return Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+export function packWalletIndex(wallets: Map<string, number[]>, firstSeq: number): Buffer {
+  const keys = [...wallets.keys()].sort();
+  let total = 0;
+  for (const k of keys) total += wallets.get(k)!.length;
+  const b = Buffer.allocUnsafe(4 + keys.length * 40 + total * 4);
+  b.writeUInt32BE(keys.length, 0);
+  let at = 4;
+  let pos = 4 + keys.length * 40;
+  let first = 0;
+  for (const k of keys) {
+    const seqs = wallets.get(k)!;
+    b.write(k, at, 32, 'hex');
+    b.writeUInt32BE(first, at + 32);
+    b.writeUInt32BE(seqs.length, at + 36);
+    at += 40;
+    for (const seq of seqs) {
+      b.writeUInt32BE(seq - firstSeq, pos);
+      pos += 4;
+    }
+    first += seqs.length;
+  }
+  return b;
 }
 
-export function unpackSeqs(b: Buffer): number[] {
-  const out: number[] = [];
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i + 8 <= b.length; i += 8) out.push(v.getFloat64(i, true));
-  return out;
+/** The seqs of `wallet` in a packed wallet index ([] if it is not there, or the index is malformed). */
+export function lookupWalletIndex(index: Buffer, wallet: Buffer, firstSeq: number): number[] {
+  if (index.length < 4) return [];
+  const n = index.readUInt32BE(0);
+  if (index.length < 4 + n * 40) return [];
+  let lo = 0;
+  let hi = n - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = 4 + mid * 40;
+    const c = index.compare(wallet, 0, 32, at, at + 32);
+    if (c === 0) {
+      const first = index.readUInt32BE(at + 32);
+      const count = index.readUInt32BE(at + 36);
+      const base = 4 + n * 40 + first * 4;
+      if (index.length < base + count * 4) return [];
+      const out: number[] = [];
+      for (let i = 0; i < count; i++) out.push(firstSeq + index.readUInt32BE(base + i * 4));
+      return out;
+    }
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return [];
 }
