@@ -257,6 +257,23 @@ export function leafHashAt(b: Buffer, at: number, len: number): Buffer {
 }
 const leafViews: Buffer[] = [];
 
+/** leafHashAt as a latin1 string: no Buffer to allocate (~0.25 µs a hash instead of ~0.7). */
+export function leafHashLatinAt(b: Buffer, at: number, len: number): string {
+  assert(len <= MAX_ENTRY_BYTES, 'an entry fits the scratch buffer');
+  leafScratch[0] = 0;
+  b.copy(leafScratch, 1, at, at + len);
+  let view = leafViews[len];
+  if (view === undefined) leafViews[len] = view = leafScratch.subarray(0, 1 + len);
+  return cryptoHash('sha256', view, 'binary'); // 'binary' is latin1
+}
+
+/** nodeHash of two hashes given as latin1 strings, as a latin1 string. */
+export function nodeHashLatin(left: string, right: string): string {
+  nodeScratch.write(left, 1, HASH_BYTES, 'latin1');
+  nodeScratch.write(right, 1 + HASH_BYTES, HASH_BYTES, 'latin1');
+  return cryptoHash('sha256', nodeScratch, 'binary');
+}
+
 /** RFC 6962 interior node hash, SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
   assert(left.length === HASH_BYTES && right.length === HASH_BYTES, 'a Merkle node joins two 32-byte hashes');

@@ -16,13 +16,13 @@
 import { AssertionError, assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import {
-  Basis, chargeAmountUj, DeathReason, encodeEntry, epochMessage, hex, leafHash, MAX_UJ, transferMessage, WALLET_BYTES, ZERO_WALLET,
+  Basis, chargeAmountUj, DeathReason, encodeEntry, epochMessage, hex, leafHash, leafHashLatinAt, MAX_UJ, transferMessage, WALLET_BYTES, ZERO_WALLET,
   type BasisName, type DeathReasonName, type Entry, type Genesis,
 } from './format.js';
 import { signWith, type KeyPair } from './keys.js';
 import { MerkleFrontier } from './merkle.js';
 import { LedgerState, RuleError, verifyEd25519 } from './state.js';
-import { NODE_MIN_SIZE, packWalletIndex, type EpochBatch, type EpochRecord, type LedgerStore, type StoredEntry } from './store.js';
+import { NODE_MIN_SIZE, packWalletIndex, type EpochBatch, type EpochRecord, type LedgerStore } from './store.js';
 
 export interface LedgerInit {
   store: LedgerStore;
@@ -79,12 +79,15 @@ export class Ledger {
   private readonly epochMs: number;
   private readonly epochMaxEntries: number;
   private powerCapMw: number;
-  private pending: StoredEntry[] = [];
+  /** The entries appended since the last seal, and their leaf hashes (latin1 strings). */
+  private pending: Buffer[] = [];
+  private pendingHashes: string[] = [];
+  private pendingFirstSeq = 0;
   private pendingNodes: { start: number; size: number; hash: Buffer }[] = [];
   /** The pending entries' seqs by wallet (partiesOf): the receipts' index, and the wallets whose balances to store. */
   private pendingWallets = new Map<string, number[]>();
-  private readonly onNode = (start: number, size: number, hash: Buffer): void => {
-    if (size >= NODE_MIN_SIZE) this.pendingNodes.push({ start, size, hash });
+  private readonly onNode = (start: number, size: number, hash: string): void => {
+    if (size >= NODE_MIN_SIZE) this.pendingNodes.push({ start, size, hash: Buffer.from(hash, 'latin1') });
   };
   private nextEpoch: number;
   private lastSealMs: number;
@@ -319,9 +322,12 @@ export class Ledger {
     for (const w of new Set([s.nodeHex, ...this.pendingWallets.keys()])) balances.push([w, s.balances.get(w)!, s.nonces.get(w) ?? 0]);
     const batch: EpochBatch = {
       epoch: record,
-      entries: this.pending,
+      firstSeq: this.pendingFirstSeq,
+      count: this.pending.length,
+      entries: Buffer.concat(this.pending),
+      hashes: Buffer.from(this.pendingHashes.join(''), 'latin1'),
       nodes: this.pendingNodes,
-      walletIndex: packWalletIndex(this.pendingWallets, this.pending[0]!.seq),
+      walletIndex: packWalletIndex(this.pendingWallets, this.pendingFirstSeq),
       balances,
       head: { nextSeq: s.nextSeq, lastHash: hex(s.lastHash), lastTimeMs: s.lastTimeMs, mintedUj: s.mintedUj, burnedUj: s.burnedUj, lastMintEndMs: s.lastMintEndMs },
     };
@@ -334,6 +340,8 @@ export class Ledger {
       throw err;
     }
     this.pending = [];
+    this.pendingHashes = [];
+    this.pendingFirstSeq = this.state.nextSeq;
     this.pendingNodes = [];
     this.pendingWallets = new Map();
     this.nextEpoch++;
@@ -444,15 +452,17 @@ export class Ledger {
     e.fromBalanceUj = fromZero ? 0 : s.balanceOf(from)! - amountUj;
     e.toBalanceUj = toZero ? 0 : (s.balanceOf(to) ?? 0) + amountUj;
     const bytes = encodeEntry(e);
-    const leaf = leafHash(bytes);
+    const leaf = leafHashLatinAt(bytes, 0, bytes.length);
     try {
       s.apply(e, leaf);
     } catch (err) {
       if (err instanceof RuleError) throw new AssertionError(`invariant broken: the writer built an entry its own rules refuse (${err.message})`);
       throw err;
     }
-    this.pending.push({ seq: e.seq, bytes, hash: leaf });
-    this.frontier.push(leaf, this.onNode);
+    if (this.pending.length === 0) this.pendingFirstSeq = e.seq;
+    this.pending.push(bytes);
+    this.pendingHashes.push(leaf);
+    this.frontier.pushLatin(leaf, this.onNode);
     this.index(s.lastParty, e.seq);
     if (s.lastParty2 !== null) this.index(s.lastParty2, e.seq);
     if (this.pending.length >= this.epochMaxEntries) this.seal();

@@ -10,7 +10,7 @@
  * this file uses arithmetic, never JavaScript's 32-bit bit operators, on them.
  */
 import { assert } from '../assert.js';
-import { HASH_BYTES, nodeHash, sha256 } from './format.js';
+import { HASH_BYTES, nodeHash, nodeHashLatin, sha256 } from './format.js';
 
 /** The hash of the empty tree (RFC 6962: SHA-256 of the empty string). */
 export const EMPTY_ROOT = sha256(Buffer.alloc(0));
@@ -156,7 +156,9 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
  * can keep the perfect subtrees the proofs need.
  */
 export class MerkleFrontier {
-  private readonly hashes: Buffer[] = [];
+  // Hashes are kept as latin1 strings (32 chars): on the writer's and the verifier's paths a
+  // string costs ~0.25 µs per SHA-256 against ~0.7 µs for a Buffer.
+  private readonly hashes: string[] = [];
   private readonly sizes: number[] = [];
   size = 0;
 
@@ -166,7 +168,7 @@ export class MerkleFrontier {
     let start = 0;
     for (let bit = 2 ** Math.floor(Math.log2(Math.max(1, size))); bit >= 1; bit /= 2) {
       if (Math.floor(size / bit) % 2 === 1) {
-        f.hashes.push(src.subtree(start, bit));
+        f.hashes.push(src.subtree(start, bit).toString('latin1'));
         f.sizes.push(bit);
         start += bit;
       }
@@ -178,10 +180,15 @@ export class MerkleFrontier {
 
   /** Appends a leaf; `onNode(start, size, hash)` is called for each perfect subtree it completes (size ≥ 2). */
   push(leaf: Buffer, onNode?: (start: number, size: number, hash: Buffer) => void): void {
+    this.pushLatin(leaf.toString('latin1'), onNode && ((start, size, h) => onNode(start, size, Buffer.from(h, 'latin1'))));
+  }
+
+  /** push() with hashes as latin1 strings. */
+  pushLatin(leaf: string, onNode?: (start: number, size: number, hash: string) => void): void {
     let h = leaf;
     let s = 1;
     while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === s) {
-      h = nodeHash(this.hashes.pop()!, h);
+      h = nodeHashLatin(this.hashes.pop()!, h);
       this.sizes.pop();
       s *= 2;
       onNode?.(this.size + 1 - s, s, h);
@@ -193,13 +200,13 @@ export class MerkleFrontier {
 
   /** The perfect subtrees of the right edge, largest first: [leaves, hash]. */
   edge(): [number, Buffer][] {
-    return this.hashes.map((h, i) => [this.sizes[i]!, h]);
+    return this.hashes.map((h, i) => [this.sizes[i]!, Buffer.from(h, 'latin1')]);
   }
 
   root(): Buffer {
     if (this.hashes.length === 0) return EMPTY_ROOT;
     let r = this.hashes[this.hashes.length - 1]!;
-    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeHash(this.hashes[i]!, r);
-    return r;
+    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeHashLatin(this.hashes[i]!, r);
+    return Buffer.from(r, 'latin1');
   }
 }

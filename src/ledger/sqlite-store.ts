@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS epochs (
   epoch INTEGER PRIMARY KEY, tree_size INTEGER NOT NULL UNIQUE, time_ms INTEGER NOT NULL, root BLOB NOT NULL, signature BLOB NOT NULL,
   entries BLOB NOT NULL, hashes BLOB NOT NULL, wallet_index BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS epochs_time ON epochs (time_ms);
+CREATE TABLE IF NOT EXISTS leaf_groups (grp INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (size INTEGER NOT NULL, start INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (size, start)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS balances (wallet TEXT PRIMARY KEY, balance_uj INTEGER NOT NULL, nonce INTEGER NOT NULL) WITHOUT ROWID;
 `;
@@ -117,21 +118,25 @@ export class SqliteStore implements LedgerStore {
       balances: p('SELECT wallet, balance_uj, nonce FROM balances'),
       node: p('SELECT hash FROM nodes WHERE size = ? AND start = ?'),
       nodes: p('SELECT size, start, hash FROM nodes WHERE (size, start) > (?, ?) ORDER BY size, start LIMIT ?'),
+      group: p('SELECT hashes FROM leaf_groups WHERE grp = ?'),
+      groups: p('SELECT hashes FROM leaf_groups WHERE grp >= ? AND grp <= ? ORDER BY grp'),
+      putGroup: p('INSERT INTO leaf_groups (grp, hashes) VALUES (?, ?) ON CONFLICT (grp) DO UPDATE SET hashes = excluded.hashes'),
       nodesIn: p('SELECT start, hash FROM nodes WHERE size = ? AND start >= ? AND start < ? ORDER BY start LIMIT ?'),
     };
     // Rows as arrays, not objects, on the verifier's paths.
-    for (const k of ['nodesIn']) this.st[k]!.raw(true);
+    for (const k of ['nodesIn', 'groups']) this.st[k]!.raw(true);
     this.commitTx = this.db.transaction((b: EpochBatch) => {
       const last = this.lastEpoch();
       const expected = last === undefined ? 0 : last.epoch + 1;
-      if (b.epoch.epoch !== expected || (last?.treeSize ?? 0) !== b.epoch.treeSize - b.entries.length) {
+      if (b.epoch.epoch !== expected || (last?.treeSize ?? 0) !== b.firstSeq || b.firstSeq + b.count !== b.epoch.treeSize || b.hashes.length !== b.count * HASH_BYTES) {
         throw new MaxwellError(ErrorCode.LEDGER_CORRUPT, `another writer changed ${this.path}: it ends at epoch ${expected - 1}, this writer is committing epoch ${b.epoch.epoch}`);
       }
       for (const n of b.nodes) this.st.insNode!.run(n.size, n.start, n.hash);
+      this.putLeafGroups(b.firstSeq, b.hashes);
       for (const [w, bal, nonce] of b.balances) this.st.upBalance!.run(w, bal, nonce);
       const ep = b.epoch;
       this.st.insEpoch!.run(ep.epoch, ep.treeSize, ep.timeMs, ep.root, ep.signature,
-        Buffer.concat(b.entries.map((e) => e.bytes)), Buffer.concat(b.entries.map((e) => e.hash)), b.walletIndex);
+        b.entries, b.hashes, b.walletIndex);
       this.st.upMeta!.run('head', JSON.stringify(b.head));
     });
   }
@@ -278,8 +283,15 @@ export class SqliteStore implements LedgerStore {
       if (r === undefined) throw new MaxwellError(ErrorCode.LEDGER_CORRUPT, `the Merkle node of ${size} leaves at ${start} is missing from ${this.path}`);
       return r.hash;
     }
-    const leaves = [...this.entries(start, start + size)].map((e) => e.hash);
-    if (leaves.length !== size) throw new MaxwellError(ErrorCode.LEDGER_CORRUPT, `entries ${start}..${start + size - 1} are missing from ${this.path}`);
+    // A subtree under NODE_MIN_SIZE leaves lies inside one group of NODE_MIN_SIZE leaf hashes.
+    const grp = Math.floor(start / NODE_MIN_SIZE);
+    const row = this.st.group!.get(grp) as { hashes: Buffer } | undefined;
+    const from = (start - grp * NODE_MIN_SIZE) * HASH_BYTES;
+    if (row === undefined || row.hashes.length < from + size * HASH_BYTES) {
+      throw new MaxwellError(ErrorCode.LEDGER_CORRUPT, `the leaf hashes of entries ${start}..${start + size - 1} are missing from ${this.path}`);
+    }
+    const leaves: Buffer[] = [];
+    for (let i = 0; i < size; i++) leaves.push(row.hashes.subarray(from + i * HASH_BYTES, from + (i + 1) * HASH_BYTES));
     let level = leaves;
     while (level.length > 1) {
       const up: Buffer[] = [];
@@ -287,6 +299,34 @@ export class SqliteStore implements LedgerStore {
       level = up;
     }
     return level[0]!;
+  }
+
+  leafGroups(fromSeq: number, toSeq: number): Buffer {
+    const rows = this.st.groups!.all(Math.floor(fromSeq / NODE_MIN_SIZE), Math.floor((toSeq - 1) / NODE_MIN_SIZE)) as [Buffer][];
+    return Buffer.concat(rows.map((r) => r[0]));
+  }
+
+  /**
+   * Leaf hashes in groups of NODE_MIN_SIZE (one row each), for proofs: a subtree smaller than the
+   * stored nodes is hashed from its group (512 bytes) instead of from its epoch's blobs (megabytes).
+   * A group left partial by one epoch is completed by the next.
+   */
+  private putLeafGroups(firstSeq: number, hashes: Buffer): void {
+    const end = firstSeq + hashes.length / HASH_BYTES;
+    for (let seq = firstSeq; seq < end; ) {
+      const grp = Math.floor(seq / NODE_MIN_SIZE);
+      const start = grp * NODE_MIN_SIZE;
+      const upTo = Math.min(end, start + NODE_MIN_SIZE);
+      const mine = hashes.subarray((seq - firstSeq) * HASH_BYTES, (upTo - firstSeq) * HASH_BYTES);
+      let row = mine;
+      if (seq > start) {
+        const prev = this.st.group!.get(grp) as { hashes: Buffer } | undefined;
+        assert(prev !== undefined && prev.hashes.length === (seq - start) * HASH_BYTES, 'the partial leaf group before an epoch is stored');
+        row = Buffer.concat([prev.hashes, mine]);
+      }
+      this.st.putGroup!.run(grp, row);
+      seq = upTo;
+    }
   }
 
   close(): void {

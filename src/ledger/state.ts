@@ -107,7 +107,14 @@ export class LedgerState {
   /** After apply: the wallets the entry is indexed under (hex), per store.ts partiesOf. */
   lastParty = '';
   lastParty2: string | null = null;
-  lastHash: Buffer;
+  /**
+   * The last entry's leaf hash as a latin1 string (32 chars): hashes stay strings on the hot
+   * paths, since crypto.hash returns one in ~0.25 µs against ~0.7 µs for a Buffer.
+   */
+  lastHashL: string;
+  get lastHash(): Buffer {
+    return Buffer.from(this.lastHashL, 'latin1');
+  }
   lastTimeMs = 0;
   mintedUj = 0;
   burnedUj = 0;
@@ -182,7 +189,7 @@ export class LedgerState {
     for (const [w, n] of f.nonces) this.nonces.set(w, n);
     this.nextSeq = f.nextSeq;
     if (f.nextSeq > a.firstSeq) {
-      this.lastHash = Buffer.from(f.lastHash, 'hex');
+      this.lastHashL = Buffer.from(f.lastHash, 'hex').toString('latin1');
       this.lastTimeMs = f.lastTimeMs;
     }
     this.mintedUj += f.mintedUj;
@@ -195,7 +202,7 @@ export class LedgerState {
     this.genesis = genesis;
     this.nodeKey = genesis.nodeKey;
     this.nodeHex = hex(genesis.nodeKey);
-    this.lastHash = genesisHash(genesis);
+    this.lastHashL = genesisHash(genesis).toString('latin1');
     this.lastMintEndMs = genesis.genesisTimeMs;
     this.lastTimeMs = genesis.genesisTimeMs;
     this.balances.set(this.nodeHex, 0);
@@ -210,7 +217,8 @@ export class LedgerState {
   }
 
   /** Checks entry `e` (whose leaf hash is `leaf`) against R1–R8 and applies it; throws RuleError and changes nothing if it breaks one. */
-  apply(e: Entry, leaf: Buffer): void {
+  apply(e: Entry, leaf: Buffer | string): void {
+    if (typeof leaf !== 'string') leaf = leaf.toString('latin1');
     this.checkMove(e.kind, e.seq, e.timeMs, e.prevHash, 0, e.from, 0, e.to, 0, e.amountUj, e.fromBalanceUj, e.toBalanceUj);
     const a = this.assumed;
     const amount = e.amountUj;
@@ -258,7 +266,7 @@ export class LedgerState {
    * as apply(). Mints and transfers, which have more rules, go through decodeEntry and apply().
    * Throws FormatError for bytes that do not decode, RuleError for a broken rule. Returns the kind.
    */
-  applyAt(blob: Buffer, at: number, len: number, leaf: Buffer): KindName {
+  applyAt(blob: Buffer, at: number, len: number, leaf: string): KindName {
     const kind = KIND_NAMES[blob[at + 1]!];
     if (kind === undefined || kind === 'mint' || kind === 'transfer' || blob[at] !== FORMAT_VERSION || len !== entryLengthAt(blob, at)) {
       const e = decodeEntry(blob.subarray(at, at + len));
@@ -305,10 +313,10 @@ export class LedgerState {
       a.started = true;
       a.prevHash = prev.toString('hex', prevAt, prevAt + HASH_BYTES);
       a.firstTimeMs = timeMs;
-      this.lastHash = Buffer.from(prev.subarray(prevAt, prevAt + HASH_BYTES));
+      this.lastHashL = prev.toString('latin1', prevAt, prevAt + HASH_BYTES);
     }
     if (timeMs < this.lastTimeMs) throw new RuleError('R1', `time ${timeMs} is before the previous entry's ${this.lastTimeMs}`);
-    if (!sameAt(prev, prevAt, this.lastHash)) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
+    if (prev.toString('latin1', prevAt, prevAt + HASH_BYTES) !== this.lastHashL) throw new RuleError('R1', 'prevHash is not the previous entry\'s hash');
     // R2
     if (!Number.isSafeInteger(amount) || amount < 0 || (amount === 0 && kind !== 'death')) throw new RuleError('R2', `amount ${amount} µJ`);
     // R3. Most entries are charges to the node: compare with it before paying for a hex string.
@@ -361,7 +369,7 @@ export class LedgerState {
   }
 
   /** Applies what checkMove worked out: balances, the segment's assumptions, the index parties, the chain. */
-  private commitMove(kind: KindName, seq: number, timeMs: number, leaf: Buffer): void {
+  private commitMove(kind: KindName, seq: number, timeMs: number, leaf: string): void {
     const m = this.move;
     const a = this.assumed;
     if (m.assumeFrom >= 0) a!.balances.set(m.fromHex, { balanceUj: m.assumeFrom, creating: false, seq });
@@ -375,7 +383,7 @@ export class LedgerState {
     this.lastParty = fromOther ? m.fromHex : toOther ? m.toHex : this.nodeHex;
     this.lastParty2 = fromOther && toOther ? m.toHex : null;
     this.nextSeq++;
-    this.lastHash = leaf;
+    this.lastHashL = leaf;
     this.lastTimeMs = timeMs;
   }
 
@@ -406,7 +414,7 @@ export class LedgerState {
   static restore(genesis: Genesis, s: StateSnapshot): LedgerState {
     const st = new LedgerState(genesis);
     st.nextSeq = s.nextSeq;
-    st.lastHash = Buffer.from(s.lastHash, 'hex');
+    st.lastHashL = Buffer.from(s.lastHash, 'hex').toString('latin1');
     st.lastTimeMs = s.lastTimeMs;
     st.mintedUj = s.mintedUj;
     st.burnedUj = s.burnedUj;

@@ -38,7 +38,12 @@ export interface HeadState {
 
 export interface EpochBatch {
   epoch: EpochRecord;
-  entries: StoredEntry[];
+  /** The epoch's first seq and its number of entries. */
+  firstSeq: number;
+  count: number;
+  /** The epoch's entries, concatenated, and their leaf hashes (32 bytes each), concatenated. */
+  entries: Buffer;
+  hashes: Buffer;
   /** Perfect subtrees completed by these entries, of NODE_MIN_SIZE leaves or more. */
   nodes: { start: number; size: number; hash: Buffer }[];
   /** The epoch's wallet index, packed (packWalletIndex). */
@@ -95,6 +100,8 @@ export interface LedgerStore extends SubtreeSource {
   epochWallets(epoch: number): Buffer;
   /** The stored nodes of `size` leaves whose last leaf is in [fromSeq, toSeq), by start. */
   nodesEndingIn(size: number, fromSeq: number, toSeq: number): IterableIterator<{ start: number; hash: Buffer }>;
+  /** The stored leaf groups (NODE_MIN_SIZE leaf hashes each, for proofs) covering [fromSeq, toSeq), concatenated from the group of fromSeq. */
+  leafGroups(fromSeq: number, toSeq: number): Buffer;
   /** Every stored Merkle node, ordered by (size, start). */
   nodes(): IterableIterator<{ start: number; size: number; hash: Buffer }>;
   close(): void;

@@ -17,7 +17,7 @@ import { createHash, verify as edVerify, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assert } from '../assert.js';
-import { entryLengthAt, epochMessage, FormatError, HASH_BYTES, hex, KIND_NAMES, leafHashAt, readU64, type Genesis } from './format.js';
+import { entryLengthAt, epochMessage, FormatError, HASH_BYTES, hex, KIND_NAMES, leafHashLatinAt, readU64, type Genesis } from './format.js';
 import { MerkleFrontier } from './merkle.js';
 import { LedgerState, publicKeyFromRaw, RuleError, SeamError, type Assumptions, type StateSnapshot } from './state.js';
 import { NODE_MIN_SIZE, packWalletIndex, type EpochRecord, type LedgerStore } from './store.js';
@@ -101,13 +101,13 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
   // with the stored ones (a cache the proofs read) in bulk at the end: one lookup per node cost
   // more than the rest of the walk.
   const computedNodes = new Map<number, Hash>();
-  const onNode = (start: number, size: number, hash: Buffer): void => {
+  const onNode = (start: number, size: number, hash: string): void => {
     if (size < NODE_MIN_SIZE) return;
     // Nodes of one size complete in start order, at every aligned start: their hashes in that
     // order say it all (the stored side checks that its starts are exactly those).
     let h = computedNodes.get(size);
     if (h === undefined) computedNodes.set(size, (h = createHash('sha256')));
-    h.update(hash);
+    h.update(hash, 'latin1');
   };
   // The epoch's wallet index as its entries give it, to check the stored one (receipts read it).
   const wallets = new Map<string, number[]>();
@@ -140,8 +140,8 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
       if (stored !== seq) {
         return result({ seq, epoch: ep.epoch, message: `entry ${seq} is missing or out of place: entry ${stored} is stored in its place (dropped or reordered entries)` });
       }
-      const leaf = leafHashAt(blob, at, len);
-      if (hashes.length < (i + 1) * HASH_BYTES || leaf.compare(hashes, i * HASH_BYTES, (i + 1) * HASH_BYTES) !== 0) {
+      const leaf = leafHashLatinAt(blob, at, len);
+      if (hashes.length < (i + 1) * HASH_BYTES || hashes.toString('latin1', i * HASH_BYTES, (i + 1) * HASH_BYTES) !== leaf) {
         return result({ seq, epoch: ep.epoch, message: `entry ${seq} was altered: its bytes do not hash to its stored hash` });
       }
       try {
@@ -156,7 +156,7 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
       }
       indexed(st.lastParty, seq);
       if (st.lastParty2 !== null) indexed(st.lastParty2, seq);
-      frontier.push(leaf, onNode);
+      frontier.pushLatin(leaf, onNode);
       at += len;
       if (st.nextSeq - progressAt >= 100_000) {
         onProgress?.(st.nextSeq - progressAt);
@@ -165,6 +165,12 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
     }
     if (st.nextSeq !== ep.treeSize) {
       return result({ seq: st.nextSeq, epoch: ep.epoch, message: `entry ${st.nextSeq} is missing: epoch ${ep.epoch} holds ${st.nextSeq - firstSeq} entries, its signed head ${ep.treeSize - firstSeq}` });
+    }
+    // The leaf groups the proofs hash small subtrees from must hold these leaves.
+    const groups = store.leafGroups(firstSeq, ep.treeSize);
+    const skip = (firstSeq % NODE_MIN_SIZE) * HASH_BYTES;
+    if (groups.length < skip + hashes.length || groups.compare(hashes, 0, hashes.length, skip, skip + hashes.length) !== 0) {
+      return result({ epoch: ep.epoch, message: `epoch ${ep.epoch}'s leaf groups (the leaf hashes proofs use) are not its entries' hashes: inclusion proofs would fail` });
     }
     if (!store.epochWallets(ep.epoch).equals(packWalletIndex(wallets, firstSeq))) {
       return result({ epoch: ep.epoch, message: `epoch ${ep.epoch}'s wallet index is not the one its entries give (receipts would miss or invent entries)` });

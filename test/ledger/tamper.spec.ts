@@ -212,6 +212,12 @@ describe('tampering with a stored ledger', () => {
     assert.equal(node.ok, false);
     assert.match(node.problem!.message, /Merkle node/);
 
+    const group = await tampered((db) => {
+      db.prepare('UPDATE leaf_groups SET hashes = zeroblob(length(hashes)) WHERE grp = 7').run();
+    });
+    assert.equal(group.ok, false);
+    assert.match(group.problem!.message, /leaf groups/);
+
     const index = await tampered((db) => {
       // drop the last position of the index (an entry a receipt would then miss)
       const { wallet_index: w } = db.prepare('SELECT wallet_index FROM epochs WHERE epoch = 1').get() as { wallet_index: Buffer };
