@@ -119,5 +119,16 @@ describe('maxwell demo', () => {
       assert.equal(p.exit.reason, 'apoptosis');
       assert.ok(p.energy_j <= p.budget_j + 1e-9);
     }
+    // Every process paid for its energy through the node's ledger, which verifies, and whose
+    // charges add up to the energy the demo reports (rounded up to the µJ each).
+    for (const p of j.processes) assert.match(p.ledger, /^paid \d+\.\d{6}$/, `${p.agent}: ${p.ledger}`);
+    const v = await maxwell(['ledger', 'verify', '--json', '--state', state]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const report = JSON.parse(v.stdout);
+    assert.equal(report.ok, true);
+    assert.equal(report.entries, j.ledger.entries);
+    const paidJ = j.processes.reduce((s: number, p: { ledger: string }) => s + Number(p.ledger.split(' ')[1]), 0);
+    const energyJ = j.processes.reduce((s: number, p: { energy_j: number }) => s + p.energy_j, 0);
+    assert.ok(paidJ >= energyJ - 1e-9 && paidJ <= energyJ + j.processes.length * 1e-6 + 1e-9, `paid ${paidJ} J for ${energyJ} J`);
   });
 });
