@@ -23,6 +23,8 @@ export interface LoadOptions {
   epochMs?: number;
   /** At most this many charges per epoch (default: as many as fit); the crash tests keep their ledgers small. */
   chargesPerEpoch?: number;
+  /** Called as the load gets going (opened, funded), for diagnostics. */
+  onStage?: (stage: string) => void;
   /** Called after each durable epoch, with how long its seal took (ms). */
   onDurable?: (e: EpochRecord, sealMs: number) => void;
 }
@@ -42,6 +44,7 @@ const GRANT_UJ = 1_000_000_000; // 1,000 J per wallet: 10⁸ charges of 10 µJ
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const ledger = Ledger.open({ store: new SqliteStore(o.db), nodeKey: nodeKey(o.stateDir), powerCapW: LOAD_POWER_CAP_W, epochMs: o.epochMs ?? 100 });
   const entriesBefore = ledger.size;
+  o.onStage?.(`opened (${entriesBefore} entries)`);
   const n = o.wallets ?? 1000;
   const wallets = Array.from({ length: n }, () => generateKey().raw);
   // Fund the wallets: mint what the cap accrues (waiting for it if the ledger is new), then grant.
@@ -50,6 +53,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     while (i < n && (ledger.balanceOf(ledger.nodeWallet) ?? 0) >= GRANT_UJ) ledger.grant(wallets[i++]!, GRANT_UJ);
     if (i < n) await sleep(20);
   }
+  o.onStage?.('funded');
   const seal = () => {
     const t = performance.now();
     const e = ledger.seal();
@@ -101,6 +105,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     seconds: Number(values.seconds),
     wallets: 100,
     ...(values['charges-per-epoch'] ? { chargesPerEpoch: Number(values['charges-per-epoch']) } : {}),
+    onStage: (stage) => process.stderr.write(`ledger-load: ${stage} at +${Math.round(performance.now())} ms\n`),
     onDurable: (e) => process.stdout.write(`${JSON.stringify({ epoch: e.epoch, tree_size: e.treeSize, root: hex(e.root) })}\n`),
   });
 }
