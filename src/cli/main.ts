@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: () => import('./demo.js'),
   calibrate: () => import('./calibrate.js'),
   sensors: () => import('./sensors.js'),
+  config: () => import('./config.js'),
   bench: () => import('./bench.js'),
   wallet: () => import('./wallet.js'),
   ledger: () => import('./ledger.js'),
