@@ -1,0 +1,190 @@
+/**
+ * The kernel's money flow for each process, as a pure core over the ledger: what a process
+ * pays for its slices (energy × clearing price), its rent (per second, for existing and for
+ * memory), its entropy (a bond posted when it grows its memory, a tax when it erases), and
+ * what is recorded when it dies. The node loop (the next step of the kernel issue) calls it;
+ * the ledger (src/ledger) records every payment as a signed entry.
+ *
+ * Rules:
+ *  - Every payment goes through the ledger at once; a payment the wallet cannot cover is not
+ *    made (the ledger returns insufficient_funds) and the process is due to die: `dueToDie`.
+ *  - The erasure bond: growing memory by n bytes reserves tax(n) of the wallet's balance, which
+ *    no other payment may spend (`availableUj` = balance − bonds of the wallet's processes).
+ *    Growing is refused when the wallet cannot post the bond. Erasing (discard, exit, death)
+ *    charges the tax from the bond, so a process can always pay to erase what it holds: its
+ *    death never leaves memory unpaid for.
+ *  - Rent accrues continuously and is charged on `accrueRent` calls (the loop calls it every
+ *    round; the rent entries batch a period each), rounded up per charge.
+ */
+import { assert } from '../assert.js';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import type { BasisName, DeathReasonName } from '../ledger/format.js';
+import type { Outcome } from '../ledger/ledger.js';
+import { erasureTaxUj, rentDueUj, type KernelConfig } from './config.js';
+
+/** The part of the ledger the accounts use (src/ledger/ledger.ts Ledger). */
+export interface LedgerPort {
+  balanceOf(wallet: Buffer): number | undefined;
+  charge(c: { wallet: Buffer; pid: number; fuel: number; energyUj: number; priceUtPerJ: number; basis: BasisName }): Outcome;
+  rent(r: { wallet: Buffer; pid: number; periodMs: number; memoryBytes: number; amountUj: number }): Outcome;
+  erasureTax(t: { wallet: Buffer; pid: number; bytes: number; amountUj: number }): Outcome;
+  death(d: { wallet: Buffer; pid: number; reason: DeathReasonName; amountUj: number }): Outcome;
+}
+
+export interface Account {
+  pid: number;
+  wallet: Buffer;
+  walletHex: string;
+  memoryBytes: number;
+  /** The erasure bond posted for memoryBytes (µJ). */
+  bondUj: number;
+  lastRentMs: number;
+  /** Totals, µJ. */
+  energyUj: number;
+  chargedUj: number;
+  rentUj: number;
+  taxUj: number;
+  /** Why the process must die, once it must. */
+  dueToDie: DeathReasonName | null;
+  dead: boolean;
+}
+
+export class Accounts {
+  private readonly config: KernelConfig;
+  private readonly ledger: LedgerPort;
+  private readonly accounts = new Map<number, Account>();
+  /** Bonds held per wallet (hex), summed over its live processes. */
+  private readonly bonds = new Map<string, number>();
+
+  constructor(config: KernelConfig, ledger: LedgerPort) {
+    this.config = config;
+    this.ledger = ledger;
+  }
+
+  get(pid: number): Account | undefined {
+    return this.accounts.get(pid);
+  }
+
+  /** The wallet's balance that no bond holds. */
+  availableUj(wallet: Buffer): number {
+    return (this.ledger.balanceOf(wallet) ?? 0) - (this.bonds.get(wallet.toString('hex')) ?? 0);
+  }
+
+  /** Opens the account of a new process, which pays from `wallet` (a known wallet). */
+  open(pid: number, wallet: Buffer, nowMs: number): Account {
+    if (this.accounts.has(pid)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `process ${pid} already has an account`);
+    if (this.ledger.balanceOf(wallet) === undefined) throw new MaxwellError(ErrorCode.WALLET_UNKNOWN, `the wallet ${wallet.toString('hex')} has never been funded`);
+    const a: Account = {
+      pid, wallet, walletHex: wallet.toString('hex'), memoryBytes: 0, bondUj: 0, lastRentMs: nowMs,
+      energyUj: 0, chargedUj: 0, rentUj: 0, taxUj: 0, dueToDie: null, dead: false,
+    };
+    this.accounts.set(pid, a);
+    return a;
+  }
+
+  /**
+   * A slice ran: charges its energy at the round's clearing price. Returns false (and marks the
+   * process due to die) if the wallet cannot pay.
+   */
+  chargeSlice(pid: number, fuel: number, energyUj: number, priceUtPerJ: number, basis: BasisName): boolean {
+    const a = this.live(pid);
+    a.energyUj += energyUj;
+    if (energyUj === 0 || priceUtPerJ === 0) return true;
+    if (this.availableUj(a.wallet) < Math.ceil((energyUj * priceUtPerJ) / 1e6)) return this.doom(a, 'cannot_pay_charge');
+    const r = this.ledger.charge({ wallet: a.wallet, pid, fuel, energyUj, priceUtPerJ, basis });
+    if (r.kind !== 'ok') return this.doom(a, 'cannot_pay_charge');
+    a.chargedUj += r.amountUj;
+    return true;
+  }
+
+  /** Charges every live process its rent since its last rent; returns the pids that could not pay. */
+  accrueRent(nowMs: number): number[] {
+    const broke: number[] = [];
+    for (const a of this.accounts.values()) {
+      if (a.dead || a.dueToDie !== null) continue;
+      const periodMs = Math.floor(nowMs - a.lastRentMs);
+      if (periodMs <= 0) continue;
+      const due = rentDueUj(this.config, periodMs, a.memoryBytes);
+      a.lastRentMs += periodMs;
+      if (due === 0) continue;
+      if (this.availableUj(a.wallet) < due) {
+        this.doom(a, 'cannot_pay_rent');
+        broke.push(a.pid);
+        continue;
+      }
+      const r = this.ledger.rent({ wallet: a.wallet, pid: a.pid, periodMs, memoryBytes: a.memoryBytes, amountUj: due });
+      if (r.kind !== 'ok') {
+        this.doom(a, 'cannot_pay_rent');
+        broke.push(a.pid);
+        continue;
+      }
+      a.rentUj += r.amountUj;
+    }
+    return broke;
+  }
+
+  /** The process asks to grow its memory by `bytes`: posts the erasure bond, or refuses (false) if the wallet cannot. */
+  grow(pid: number, bytes: number): boolean {
+    const a = this.live(pid);
+    assert(Number.isSafeInteger(bytes) && bytes > 0, 'a grow is a positive whole number of bytes');
+    const bond = erasureTaxUj(this.config, a.memoryBytes + bytes) - a.bondUj;
+    if (this.availableUj(a.wallet) < bond) return false;
+    a.memoryBytes += bytes;
+    a.bondUj += bond;
+    this.bonds.set(a.walletHex, (this.bonds.get(a.walletHex) ?? 0) + bond);
+    return true;
+  }
+
+  /** Erases `bytes` of the process's memory (maxwell.discard): pays the tax from the bond. */
+  erase(pid: number, bytes: number): void {
+    const a = this.live(pid);
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > a.memoryBytes) {
+      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `process ${pid} cannot erase ${bytes} bytes: it holds ${a.memoryBytes}`);
+    }
+    this.payTax(a, bytes);
+  }
+
+  /**
+   * The process died (or exited): erases all its memory, paying the tax from its bond, and
+   * records its death with the tax it paid. Idempotent.
+   */
+  close(pid: number, reason: DeathReasonName): Account {
+    const a = this.accounts.get(pid);
+    if (a === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no account for process ${pid}`);
+    if (a.dead) return a;
+    if (a.memoryBytes > 0) this.payTax(a, a.memoryBytes);
+    a.dead = true;
+    const r = this.ledger.death({ wallet: a.wallet, pid, reason: a.dueToDie ?? reason, amountUj: 0 });
+    assert(r.kind === 'ok', 'a death entry moves no tokens');
+    assert(a.bondUj === 0 && a.memoryBytes === 0, 'a dead process holds no memory and no bond');
+    return a;
+  }
+
+  private payTax(a: Account, bytes: number): void {
+    // The bond for the memory left after the erasure stays posted; the rest pays the tax.
+    const keep = erasureTaxUj(this.config, a.memoryBytes - bytes);
+    const tax = a.bondUj - keep;
+    assert(tax >= 0, 'a bond covers the tax on the memory it was posted for');
+    a.memoryBytes -= bytes;
+    a.bondUj = keep;
+    this.bonds.set(a.walletHex, (this.bonds.get(a.walletHex) ?? 0) - tax);
+    if ((this.bonds.get(a.walletHex) ?? 0) === 0) this.bonds.delete(a.walletHex);
+    if (tax === 0) return;
+    const r = this.ledger.erasureTax({ wallet: a.wallet, pid: a.pid, bytes, amountUj: tax });
+    // The bond was reserved from this wallet's balance, which nothing else could spend.
+    assert(r.kind === 'ok', 'a posted bond always covers its tax');
+    a.taxUj += r.amountUj;
+  }
+
+  private live(pid: number): Account {
+    const a = this.accounts.get(pid);
+    if (a === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no account for process ${pid}`);
+    if (a.dead) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `process ${pid} is dead`);
+    return a;
+  }
+
+  private doom(a: Account, reason: DeathReasonName): false {
+    a.dueToDie ??= reason;
+    return false;
+  }
+}
