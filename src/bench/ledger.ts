@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SqliteStore } from '../ledger/sqlite-store.js';
 import { execFileSync } from 'node:child_process';
 import type { VerifyReport } from '../ledger/verify.js';
@@ -105,7 +105,7 @@ export async function benchLedger(o: LedgerBenchOptions = {}): Promise<LedgerBen
 
 /** Runs `maxwell ledger verify --json` on the file; its report (timed inside the command). */
 function verifyInChild(db: string): VerifyReport {
-  const out = execFileSync(process.execPath, [join(REPO_ROOT, 'bin/maxwell.js'), 'ledger', 'verify', '--db', db, '--json'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [join(REPO_ROOT, 'bin/maxwell.js'), 'ledger', 'verify', '--db', db, '--state', dirname(db), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(out) as VerifyReport;
 }
 

@@ -8,8 +8,9 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { decodeEntry, FormatError, hex, ZERO_WALLET, type Entry } from '../ledger/format.js';
-import { formatUj, loadKey } from '../ledger/keys.js';
-import { DEFAULT_STATE_DIR, ledgerPath, listWallets, openLedgerReadonly, walletKeyPath } from '../ledger/node-files.js';
+import { formatUj, loadKey, publicKeyFromArg } from '../ledger/keys.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_STATE_DIR, ledgerPath, listWallets, nodeKeyPath, openLedgerReadonly, walletKeyPath } from '../ledger/node-files.js';
 import { describeEntry } from '../ledger/receipt.js';
 import { verifyLedgerParallel, type VerifyReport } from '../ledger/verify.js';
 import { positiveInteger, usage } from './args.js';
@@ -18,7 +19,7 @@ export const summary = 'verify the energy ledger end to end, or show its last en
 
 const TAIL_MAX = 10_000;
 
-const USAGE = `usage: maxwell ledger verify [--state DIR] [--db PATH] [--json]
+const USAGE = `usage: maxwell ledger verify [--state DIR] [--db PATH] [--key PUBKEY] [--json]
        maxwell ledger tail [-n N] [--state DIR] [--db PATH] [--json]
 
 Reads the node's energy ledger (STATE/ledger.db) read-only.
@@ -29,7 +30,10 @@ Reads the node's energy ledger (STATE/ledger.db) read-only.
               epoch's Merkle root and signature; the stored Merkle nodes, balances and head.
               Prints entries, epochs, wallets, supply, minted, burned and the speed. Exit status
               0 if the ledger is sound, 1 if not (the message names the first bad entry's seq
-              and/or epoch).
+              and/or epoch). The ledger must be signed by --key, or by this node's key
+              (STATE/node-key.pem) when there is one: a file re-signed by another key, however
+              consistent, is not this node's ledger. A whole older copy of the file (a rollback)
+              passes: compare its last head with one you hold (a receipt's) to catch that.
   tail        the last N committed entries (default 20, at most ${TAIL_MAX}), one a line: seq, time,
               kind, from → to, amount, and the kind's own fields; then the last epoch's signed
               head (epoch, tree size, root). Wallets with a key in STATE/wallets/ are shown by name.
@@ -37,6 +41,7 @@ Reads the node's energy ledger (STATE/ledger.db) read-only.
   --state DIR   the node's state directory (default ${DEFAULT_STATE_DIR})
   --db PATH     the ledger file (default STATE/ledger.db)
   -n N          tail: how many entries
+  --key PUBKEY  verify: the key the ledger must be signed by (64 hex digits or a PEM key file)
   --json        print one JSON object instead of text
   -h, --help    show this help`;
 
@@ -45,10 +50,11 @@ const OPTIONS = {
   db: { type: 'string' },
   n: { type: 'string', short: 'n' },
   json: { type: 'boolean', default: false },
+  key: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 const SUBCOMMANDS: Record<string, string[]> = {
-  verify: ['state', 'db', 'json', 'help'],
+  verify: ['state', 'db', 'key', 'json', 'help'],
   tail: ['state', 'db', 'n', 'json', 'help'],
 };
 
@@ -66,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (rest.length > 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `ledger ${sub} takes no arguments, not '${rest.join(' ')}'`);
   const db = values.db ?? ledgerPath(values.state);
-  if (sub === 'verify') return verify(db, values.json);
+  if (sub === 'verify') return verify(db, values.json, expectedKey(values.key, values.state));
   const n = positiveInteger('n', values.n, 20);
   if (n > TAIL_MAX) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `-n is at most ${TAIL_MAX}, not ${n}`);
   return tail(db, values.state, n, values.json);
@@ -74,7 +80,14 @@ export async function run(argv: string[]): Promise<number> {
 
 const j = (uj: number) => `${formatUj(uj)} J`;
 
-async function verify(db: string, json: boolean): Promise<number> {
+/** The key the ledger must be signed by: --key, else this node's key if the state directory has one. */
+function expectedKey(arg: string | undefined, stateDir: string): { key: Buffer; from: string } | undefined {
+  if (arg !== undefined) return { key: publicKeyFromArg(arg), from: '--key' };
+  const path = nodeKeyPath(stateDir);
+  return existsSync(path) ? { key: loadKey(path).raw, from: path } : undefined;
+}
+
+async function verify(db: string, json: boolean, expected: { key: Buffer; from: string } | undefined): Promise<number> {
   const store = openLedgerReadonly(db);
   let report: VerifyReport;
   const tty = process.stderr.isTTY === true;
@@ -90,6 +103,9 @@ async function verify(db: string, json: boolean): Promise<number> {
     store.close();
   }
   if (progressShown && tty) process.stderr.write('\n');
+  if (report.ok && expected !== undefined && report.nodeKey !== hex(expected.key)) {
+    report = { ...report, ok: false, problem: { message: `the ledger is signed by ${report.nodeKey}, not by the key of ${expected.from} (${hex(expected.key)}): it is not this node's ledger` } };
+  }
   const rate = report.seconds > 0 ? Math.round(report.entries / report.seconds) : 0;
   if (json) {
     console.log(JSON.stringify({ path: db, ...report, entriesPerSecond: rate }));

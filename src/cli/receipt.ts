@@ -4,11 +4,10 @@
  *   get WALLET [--from TIME] [--to TIME] [--out FILE]   the node signs the bill of WALLET's entries in the range
  *   verify FILE --key PUBKEY                            checks a bill with the node's public key alone
  */
-import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
-import { formatUj, loadKey, rawPublicKey } from '../ledger/keys.js';
+import { formatUj, loadKey, publicKeyFromArg } from '../ledger/keys.js';
 import { DEFAULT_STATE_DIR, ledgerPath, nodeKeyPath, openLedgerReadonly, resolveWallet } from '../ledger/node-files.js';
 import { makeReceipt, verifyReceipt, type Receipt, type ReceiptTotals } from '../ledger/receipt.js';
 import { usage } from './args.js';
@@ -137,29 +136,9 @@ function get(stateDir: string, db: string, walletArg: string, fromMs: number, to
   return 0;
 }
 
-/** PUBKEY: 64 hex digits, or a PEM file holding an Ed25519 public or private key. */
-function parseKey(s: string): Buffer {
-  if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
-  if (!existsSync(s)) throw new MaxwellError(ErrorCode.KEY_INVALID, `--key is a public key in hex (64 digits) or a PEM key file, and '${s}' is neither`);
-  let pem: string;
-  try {
-    pem = readFileSync(s, 'utf8');
-  } catch (err) {
-    throw new MaxwellError(ErrorCode.KEY_INVALID, `cannot read the key ${s}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: s });
-  }
-  try {
-    // createPublicKey takes a public key, or derives it from a private one.
-    const pub = createPublicKey(pem);
-    if (pub.asymmetricKeyType !== 'ed25519') throw new MaxwellError(ErrorCode.KEY_INVALID, `${s} is a ${pub.asymmetricKeyType} key, not Ed25519`);
-    return rawPublicKey(pub);
-  } catch (err) {
-    if (err instanceof MaxwellError) throw err;
-    throw new MaxwellError(ErrorCode.KEY_INVALID, `${s} is not a PEM public or private key: ${(err as Error).message}`, { path: s });
-  }
-}
 
 function verify(file: string, keyArg: string, json: boolean): number {
-  const key = parseKey(keyArg);
+  const key = publicKeyFromArg(keyArg);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -5,6 +5,7 @@
  * starting at once cannot each write a different key.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -106,4 +107,25 @@ export function formatUj(uj: number): string {
   const neg = uj < 0;
   const a = Math.abs(uj);
   return `${neg ? '-' : ''}${Math.floor(a / 1_000_000)}.${String(a % 1_000_000).padStart(6, '0')}`;
+}
+
+/** PUBKEY: 64 hex digits, or a PEM file holding an Ed25519 public or private key. */
+export function publicKeyFromArg(s: string): Buffer {
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
+  if (!existsSync(s)) throw new MaxwellError(ErrorCode.KEY_INVALID, `--key is a public key in hex (64 digits) or a PEM key file, and '${s}' is neither`);
+  let pem: string;
+  try {
+    pem = readFileSync(s, 'utf8');
+  } catch (err) {
+    throw new MaxwellError(ErrorCode.KEY_INVALID, `cannot read the key ${s}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: s });
+  }
+  try {
+    // createPublicKey takes a public key, or derives it from a private one.
+    const pub = createPublicKey(pem);
+    if (pub.asymmetricKeyType !== 'ed25519') throw new MaxwellError(ErrorCode.KEY_INVALID, `${s} is a ${pub.asymmetricKeyType} key, not Ed25519`);
+    return rawPublicKey(pub);
+  } catch (err) {
+    if (err instanceof MaxwellError) throw err;
+    throw new MaxwellError(ErrorCode.KEY_INVALID, `${s} is not a PEM public or private key: ${(err as Error).message}`, { path: s });
+  }
 }

@@ -38,6 +38,8 @@ export interface LedgerInit {
   epochMaxEntries?: number;
   /** The node's clock (ms since the Unix epoch). */
   now?: () => number;
+  /** Told when a seal on start()'s timer fails (default: printed on stderr); the ledger then refuses writes. */
+  onError?: (err: Error) => void;
 }
 
 export type Outcome =
@@ -93,6 +95,7 @@ export class Ledger {
   private lastSealMs: number;
   private failed: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly onError: ((err: Error) => void) | undefined;
   /** The last durable epoch, if any. */
   lastEpoch: EpochRecord | undefined;
 
@@ -109,6 +112,7 @@ export class Ledger {
     this.lastEpoch = last;
     this.nextEpoch = last === undefined ? 0 : last.epoch + 1;
     this.lastSealMs = this.now();
+    this.onError = init.onError;
   }
 
   /** Opens the ledger in `init.store`, creating it (its genesis) if the store is empty. */
@@ -206,7 +210,10 @@ export class Ledger {
 
   /**
    * Mints into the treasury what the power cap has accrued since the last mint (at most up to
-   * now, and at most `maxUj`). Rewards down: a partial microjoule is not minted.
+   * now, and at most `maxUj`). Rewards down: a partial microjoule is not minted. With `maxUj`
+   * below what accrued, the mint covers whole milliseconds: the period ends at the first
+   * millisecond that covers the amount, and what accrued in that last millisecond beyond the
+   * amount is given up (never minted later), so the bound holds and no token is created.
    */
   mint(maxUj = MAX_UJ): Outcome | { kind: 'nothing_accrued' } {
     this.checkAmount(maxUj, 'the most to mint');
@@ -217,7 +224,7 @@ export class Ledger {
     let amount = Math.min(accrued, maxUj, MAX_UJ - this.state.supplyUj);
     if (amount <= 0) return { kind: 'nothing_accrued' };
     if (amount < accrued) {
-      // Mint for only as much of the period as the amount covers, so the rest still accrues.
+      // Mint for the whole milliseconds the amount needs; the rest of the period still accrues.
       end = start + Math.ceil(amount / this.powerCapMw);
       amount = Math.min(amount, this.powerCapMw * (end - start));
     }
@@ -314,7 +321,8 @@ export class Ledger {
     if (this.pending.length === 0) return undefined;
     const bad = this.state.checkInvariants();
     assert(bad === null, bad ?? '');
-    const head = { epoch: this.nextEpoch, treeSize: this.frontier.size, timeMs: this.time(), root: this.frontier.root() };
+    // Epoch times never decrease either (receipts find epochs by time).
+    const head = { epoch: this.nextEpoch, treeSize: this.frontier.size, timeMs: Math.max(this.time(), this.lastEpoch?.timeMs ?? 0), root: this.frontier.root() };
     const record: EpochRecord = { ...head, signature: signWith(this.nodeKey, epochMessage(this.nodeWallet, head)) };
     const balances: [string, number, number][] = [];
     const s = this.state;
@@ -358,7 +366,15 @@ export class Ledger {
   /** Seals every epochMs on a timer (js-libp2p style start/stop). */
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.tick(), this.epochMs);
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        // seal() has already stopped the ledger (writes now fail with E_NODE_STOPPED): say why
+        // once, rather than let a timer callback's exception take the process down.
+        (this.onError ?? ((e: Error) => console.error(`maxwell ledger: ${e.message}`)))(err as Error);
+      }
+    }, this.epochMs);
     this.timer.unref();
   }
 

@@ -25,7 +25,7 @@ import {
 } from './format.js';
 import { signWith, type KeyPair } from './keys.js';
 import { inclusionProof, verifyInclusion } from './merkle.js';
-import { verifyEd25519 } from './state.js';
+import { checkEntryAlone, verifyEd25519 } from './state.js';
 import type { LedgerStore } from './store.js';
 
 export const RECEIPT_FORMAT = 'maxwell-receipt-v1';
@@ -81,10 +81,12 @@ export function canonicalJson(x: unknown): string {
   return JSON.stringify(x);
 }
 
+/** What the node signs for a bill: a domain tag (the node key also signs epoch heads) and the SHA-256 of its canonical JSON. */
 function billDigest(r: Omit<Receipt, 'signature'> & { signature?: string }): Buffer {
   const { signature: _omit, ...body } = r;
-  return createHash('sha256').update(canonicalJson(body)).digest();
+  return Buffer.concat([BILL_TAG, createHash('sha256').update(canonicalJson(body)).digest()]);
 }
+const BILL_TAG = Buffer.from('maxwell-receipt-v1');
 
 /** The decoded copy of an entry shown to people (all integers; prices in tokens/J as a decimal string). */
 export function describeEntry(e: Entry): Record<string, string | number> {
@@ -142,11 +144,23 @@ const delta = (e: Entry, wallet: Buffer) => (e.from.equals(wallet) ? -e.amountUj
 
 /** Builds and signs the bill of `wallet` for entries timed in [fromMs, toMs], from the committed log. */
 export function makeReceipt(store: LedgerStore, nodeKey: KeyPair, wallet: Buffer, fromMs: number, toMs: number, limit = MAX_RECEIPT_ITEMS): Receipt {
+  store.beginRead(); // one snapshot: the head and the entries it covers
+  try {
+    return makeReceiptIn(store, nodeKey, wallet, fromMs, toMs, limit);
+  } finally {
+    store.endRead();
+  }
+}
+
+function makeReceiptIn(store: LedgerStore, nodeKey: KeyPair, wallet: Buffer, fromMs: number, toMs: number, limit: number): Receipt {
   if (!Number.isSafeInteger(fromMs) || !Number.isSafeInteger(toMs) || fromMs > toMs) {
     throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a receipt's range needs from ≤ to, as ms since the Unix epoch (got ${fromMs}..${toMs})`);
   }
   const genesis = store.genesis();
   if (genesis === undefined || !genesis.nodeKey.equals(nodeKey.raw)) throw new MaxwellError(ErrorCode.KEY_INVALID, 'the key given is not the key of the node that owns this ledger');
+  if (wallet.equals(nodeKey.raw)) {
+    throw new MaxwellError(ErrorCode.WALLET_INVALID, 'the treasury is not billed: its entries are the whole log (use `maxwell ledger verify` and `ledger tail`)');
+  }
   const head = store.lastEpoch();
   if (head === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, 'the ledger has no committed epoch yet: nothing to bill');
   const items: ReceiptItem[] = [];
@@ -158,9 +172,17 @@ export function makeReceipt(store: LedgerStore, nodeKey: KeyPair, wallet: Buffer
     const entries = store.epochEntries(ep.epoch);
     const first = entries[0]?.seq ?? 0;
     for (const seq of seqs) {
+      // Epochs committed after the head was read are not in its tree: they wait for the next bill.
+      if (seq >= head.treeSize) break;
       const stored = entries[seq - first];
       if (stored === undefined || stored.seq !== seq) throw new MaxwellError(ErrorCode.LEDGER_CORRUPT, `entry ${seq} is missing from epoch ${ep.epoch}; run \`maxwell ledger verify\``);
-      const e = decodeEntry(stored.bytes);
+      let e: Entry;
+      try {
+        e = decodeEntry(stored.bytes);
+      } catch (err) {
+        if (err instanceof FormatError) throw new MaxwellError(ErrorCode.LEDGER_CORRUPT, `entry ${seq} does not decode (${err.message}); run \`maxwell ledger verify\``);
+        throw err;
+      }
       if (e.timeMs < fromMs || e.timeMs > toMs) continue;
       if (items.length >= limit) {
         throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `more than ${limit} entries in that range: ask for a narrower one (the last fitting entry is at ${new Date(last?.timeMs ?? fromMs).toISOString()})`);
@@ -214,6 +236,7 @@ export function verifyReceipt(r: unknown, nodeKey: Buffer): ReceiptCheck {
   const wallet = Buffer.from(x.wallet, 'hex');
   const totals = emptyTotals();
   let prev: Entry | undefined;
+  let lastNonce: number | undefined;
   for (const it of x.items) {
     if (typeof it !== 'object' || it === null || !Number.isSafeInteger(it.seq) || typeof it.entry !== 'string' || !Array.isArray(it.proof)) return fail('malformed item');
     const seq = it.seq;
@@ -233,6 +256,14 @@ export function verifyReceipt(r: unknown, nodeKey: Buffer): ReceiptCheck {
     }
     if (canonicalJson(describeEntry(e)) !== canonicalJson(it.decoded)) return fail(`item ${seq}'s decoded copy does not match its bytes`, seq);
     if (!e.from.equals(wallet) && !e.to.equals(wallet)) return fail(`entry ${seq} does not involve the wallet`, seq);
+    // Each line must meet the rules a single entry can be checked against with the node's key
+    // alone: a node cannot bill an overcharge or a transfer the wallet never signed.
+    const broken = checkEntryAlone(e, nodeKey);
+    if (broken !== null) return fail(`entry ${seq} breaks ${broken}`, seq);
+    if (e.kind === 'transfer' && e.from.equals(wallet)) {
+      if (lastNonce !== undefined && e.nonce !== lastNonce + 1) return fail(`entry ${seq}: the wallet's transfers skip from nonce ${lastNonce} to ${e.nonce}`, seq);
+      lastNonce = e.nonce;
+    }
     if (e.timeMs < x.from_ms || e.timeMs > x.to_ms) return fail(`entry ${seq} is outside the billed range`, seq);
     if (prev !== undefined && balanceAfter(e, wallet) - delta(e, wallet) !== balanceAfter(prev, wallet)) {
       return fail(`the wallet's balance does not chain from entry ${prev.seq} to entry ${seq}: an entry between them is missing from the bill`, seq);

@@ -329,6 +329,18 @@ export class SqliteStore implements LedgerStore {
     }
   }
 
+  private reading = 0;
+
+  beginRead(): void {
+    // WAL: a read transaction keeps its snapshot (from its first read) until it ends.
+    if (this.reading++ === 0) this.db.exec('BEGIN');
+  }
+
+  endRead(): void {
+    assert(this.reading > 0, 'endRead pairs a beginRead');
+    if (--this.reading === 0) this.db.exec('COMMIT');
+  }
+
   close(): void {
     this.db.close();
   }

@@ -93,6 +93,8 @@ export interface Assumptions {
   nonces: [string, { nonce: number; seq: number }][];
   /** The first mint's period start: the mints before the segment must end by then. */
   firstMint: { periodStartMs: number; seq: number } | null;
+  /** The highest the segment's own minted − burned reached, and the mint that reached it: the supply before the segment plus this must stay ≤ MAX_UJ. */
+  peakSupply: { uj: number; seq: number } | null;
 }
 
 export class LedgerState {
@@ -124,6 +126,7 @@ export class LedgerState {
     balances: Map<string, { balanceUj: number; creating: boolean; seq: number }>;
     nonces: Map<string, { nonce: number; seq: number }>;
     firstMint: { periodStartMs: number; seq: number } | null;
+    peakSupply: { uj: number; seq: number } | null;
     prevHash: string;
     firstTimeMs: number;
     firstSeq: number;
@@ -144,14 +147,14 @@ export class LedgerState {
     st.nextSeq = firstSeq;
     st.lastMintEndMs = -Infinity;
     st.lastTimeMs = -Infinity;
-    st.assumed = { balances: new Map(), nonces: new Map(), firstMint: null, prevHash: '', firstTimeMs: 0, firstSeq, started: false };
+    st.assumed = { balances: new Map(), nonces: new Map(), firstMint: null, peakSupply: null, prevHash: '', firstTimeMs: 0, firstSeq, started: false };
     return st;
   }
 
   assumptions(): Assumptions | undefined {
     const a = this.assumed;
     if (a === undefined) return undefined;
-    return { prevHash: a.prevHash, firstSeq: a.firstSeq, firstTimeMs: a.firstTimeMs, balances: [...a.balances], nonces: [...a.nonces], firstMint: a.firstMint };
+    return { prevHash: a.prevHash, firstSeq: a.firstSeq, firstTimeMs: a.firstTimeMs, balances: [...a.balances], nonces: [...a.nonces], firstMint: a.firstMint, peakSupply: a.peakSupply };
   }
 
   /**
@@ -183,6 +186,9 @@ export class LedgerState {
     if (a.firstMint !== null && a.firstMint.periodStartMs < this.lastMintEndMs) {
       fail(new SeamError(a.firstMint.seq, 'R6', `the mint period starts at ${a.firstMint.periodStartMs}, before ${this.lastMintEndMs}`));
     }
+    if (a.peakSupply !== null && this.supplyUj + a.peakSupply.uj > MAX_UJ) {
+      fail(new SeamError(a.peakSupply.seq, 'R4', `the supply would exceed ${MAX_UJ} µJ`));
+    }
     if (first !== undefined) throw first;
     const f = next.final;
     for (const [w, b] of f.balances) this.balances.set(w, b);
@@ -194,6 +200,7 @@ export class LedgerState {
     }
     this.mintedUj += f.mintedUj;
     this.burnedUj += f.burnedUj;
+    assert(Number.isSafeInteger(this.mintedUj) && Number.isSafeInteger(this.burnedUj), 'the joined supply is exact (the peak check bounds it)');
     if (Number.isFinite(f.lastMintEndMs)) this.lastMintEndMs = f.lastMintEndMs;
   }
 
@@ -252,6 +259,9 @@ export class LedgerState {
     if (e.kind === 'mint') {
       this.mintedUj += amount;
       this.lastMintEndMs = e.periodEndMs;
+      // A segment cannot check the supply bound (it knows only its own mints): it records its
+      // peak, which joinSegment checks against the supply before it.
+      if (a !== undefined && (a.peakSupply === null || this.supplyUj > a.peakSupply.uj)) a.peakSupply = { uj: this.supplyUj, seq: e.seq };
     } else if (e.kind === 'burn') {
       this.burnedUj += amount;
     } else if (e.kind === 'transfer') {
@@ -277,6 +287,10 @@ export class LedgerState {
     // The format's own checks, as decodeEntry makes them (readU64 refuses values ≥ 2^53).
     if (kind === 'charge' && blob[o + 28]! > 1) throw new FormatError(`unknown energy basis ${blob[o + 28]}`);
     if (kind === 'death' && REASON_BY_CODE[blob[o + 4]!] === undefined) throw new FormatError(`unknown death reason ${blob[o + 4]}`);
+    // Every u64 of the body, read or not by the rules, must hold a safe integer, as decodeEntry demands.
+    if (kind === 'charge') readU64(blob, o + 4);
+    else if (kind === 'rent') readU64(blob, o + 8);
+    else if (kind === 'erasure_tax' || kind === 'reward') readU64(blob, o + 4);
     const seq = readU64(blob, at + 2);
     const timeMs = readU64(blob, at + 10);
     const amount = readU64(blob, at + 114);
@@ -327,19 +341,8 @@ export class LedgerState {
     const toZero = (m.toZero = !toNode && sameAt(to, toAt, ZERO_WALLET));
     const fromHex = (m.fromHex = fromNode ? this.nodeHex : from.toString('hex', fromAt, fromAt + WALLET_BYTES));
     const toHex = (m.toHex = toNode ? this.nodeHex : to.toString('hex', toAt, toAt + WALLET_BYTES));
-    switch (kind) {
-      case 'mint': if (!fromZero || !toNode) throw new RuleError('R3', 'a mint goes from ZERO to the node'); break;
-      case 'burn': if (!fromNode || !toZero) throw new RuleError('R3', 'a burn goes from the node to ZERO'); break;
-      case 'grant': case 'reward':
-        if (!fromNode || toNode || toZero) throw new RuleError('R3', `a ${kind} goes from the node to another wallet`);
-        break;
-      case 'charge': case 'rent': case 'erasure_tax': case 'death':
-        if (fromNode || fromZero || !toNode) throw new RuleError('R3', `a ${kind} goes from a wallet to the node`);
-        break;
-      case 'transfer':
-        if (fromNode || toNode || fromZero || toZero || fromHex === toHex) throw new RuleError('R3', 'a transfer goes between two distinct wallets, neither the node');
-        break;
-    }
+    const parties = partiesProblem(kind, fromNode, toNode, fromZero, toZero, fromHex !== toHex);
+    if (parties !== null) throw new RuleError('R3', parties);
     // R4, R5
     m.fromAfter = 0;
     m.toAfter = 0;
@@ -437,4 +440,44 @@ export function same(a: Buffer, b: Buffer): boolean {
 /** same() for the 32 bytes at `at` in `buf` against a 32-byte `key`, without a view. */
 function sameAt(buf: Buffer, at: number, key: Buffer): boolean {
   return buf[at] === key[0] && buf[at + 31] === key[31] && buf.compare(key, 0, 32, at, at + 32) === 0;
+}
+
+/** R3: the parties an entry of `kind` must have, or what is wrong with them. */
+export function partiesProblem(kind: KindName, fromNode: boolean, toNode: boolean, fromZero: boolean, toZero: boolean, distinct: boolean): string | null {
+  switch (kind) {
+    case 'mint': return !fromZero || !toNode ? 'a mint goes from ZERO to the node' : null;
+    case 'burn': return !fromNode || !toZero ? 'a burn goes from the node to ZERO' : null;
+    case 'grant': case 'reward': return !fromNode || toNode || toZero ? `a ${kind} goes from the node to another wallet` : null;
+    case 'charge': case 'rent': case 'erasure_tax': case 'death':
+      return fromNode || fromZero || !toNode ? `a ${kind} goes from a wallet to the node` : null;
+    case 'transfer': return fromNode || toNode || fromZero || toZero || !distinct ? 'a transfer goes between two distinct wallets, neither the node' : null;
+  }
+}
+
+/**
+ * The rules one entry must meet on its own, without the state before it (R2, R3, R6's shape of
+ * a mint, R7's signature, R8): what a payer holding only the node's key can check of each line
+ * of its bill (receipt.ts). Returns the broken rule's message, or null.
+ */
+export function checkEntryAlone(e: Entry, nodeKey: Buffer): string | null {
+  const amount = e.amountUj;
+  if (!Number.isSafeInteger(amount) || amount < 0 || (amount === 0 && e.kind !== 'death')) return `R2: amount ${amount} µJ`;
+  const fromNode = same(e.from, nodeKey);
+  const toNode = same(e.to, nodeKey);
+  const parties = partiesProblem(e.kind, fromNode, toNode, same(e.from, ZERO_WALLET), same(e.to, ZERO_WALLET), !same(e.from, e.to));
+  if (parties !== null) return `R3: ${parties}`;
+  switch (e.kind) {
+    case 'mint': {
+      const periodMs = e.periodEndMs - e.periodStartMs;
+      if (!(periodMs > 0) || e.periodEndMs > e.timeMs || amount > e.powerCapMw * periodMs) return `R6: ${amount} µJ minted for [${e.periodStartMs}, ${e.periodEndMs}) at ${e.powerCapMw} mW`;
+      return null;
+    }
+    case 'transfer':
+      return verifyEd25519(e.from, transferMessage(nodeKey, e.from, e.to, amount, e.nonce), e.signature) ? null : 'R7: the transfer\'s signature does not verify with the sender\'s key';
+    case 'charge': {
+      const due = chargeAmountUj(e.energyUj, e.priceUtPerJ);
+      return amount === due ? null : `R8: charged ${amount} µJ for ${e.energyUj} µJ at ${e.priceUtPerJ} µtokens/J (due ${due})`;
+    }
+    default: return null;
+  }
 }

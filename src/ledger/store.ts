@@ -104,6 +104,12 @@ export interface LedgerStore extends SubtreeSource {
   leafGroups(fromSeq: number, toSeq: number): Buffer;
   /** Every stored Merkle node, ordered by (size, start). */
   nodes(): IterableIterator<{ start: number; size: number; hash: Buffer }>;
+  /**
+   * Reads between beginRead and endRead see one snapshot of the store, whatever a writer
+   * commits meanwhile (verify and receipts compare things read at different moments). Nests.
+   */
+  beginRead(): void;
+  endRead(): void;
   close(): void;
 }
 

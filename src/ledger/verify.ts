@@ -302,6 +302,15 @@ function join(store: LedgerStore, genesis: Genesis, results: SegmentResult[], th
 
 /** Verifies on this thread, in one pass. */
 export function verifyLedger(store: LedgerStore, opts: VerifyOptions = {}): VerifyReport {
+  store.beginRead();
+  try {
+    return verifyOnePass(store, opts);
+  } finally {
+    store.endRead();
+  }
+}
+
+function verifyOnePass(store: LedgerStore, opts: VerifyOptions): VerifyReport {
   const t0 = performance.now();
   const genesis = store.genesis();
   if (genesis === undefined) return noGenesis(store, t0);
@@ -321,6 +330,18 @@ export interface ParallelOptions extends VerifyOptions {
 
 /** Verifies the ledger file at `store.path` on several threads when it is big enough, else as verifyLedger. */
 export async function verifyLedgerParallel(store: LedgerStore, opts: ParallelOptions = {}): Promise<VerifyReport> {
+  // One snapshot for everything this thread reads (the epochs, the first segment, the stored
+  // balances and head): a writer committing meanwhile must not make a sound ledger look corrupt.
+  // The workers read only the epochs listed here, which no commit changes.
+  store.beginRead();
+  try {
+    return await verifyParallelIn(store, opts);
+  } finally {
+    store.endRead();
+  }
+}
+
+async function verifyParallelIn(store: LedgerStore, opts: ParallelOptions): Promise<VerifyReport> {
   const t0 = performance.now();
   const genesis = store.genesis();
   if (genesis === undefined) return noGenesis(store, t0);
