@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_STATE_DIR, ledgerPath, listWallets, nodeKeyPath, openLedgerReadonly, walletKeyPath } from '../ledger/node-files.js';
 import { describeEntry } from '../ledger/receipt.js';
 import { verifyLedgerParallel, type VerifyReport } from '../ledger/verify.js';
-import { positiveInteger, usage } from './args.js';
+import { positiveInteger, subcommand, usage } from './args.js';
 
 export const summary = 'verify the energy ledger end to end, or show its last entries';
 
@@ -64,12 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 64;
   }
-  const [sub, ...rest] = positionals as [string, ...string[]];
-  const allowed = SUBCOMMANDS[sub];
-  if (allowed === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `unknown subcommand '${sub}': verify or tail (maxwell ledger --help)`);
-  for (const t of tokens) {
-    if (t.kind === 'option' && !allowed.includes(t.name)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `${t.rawName} is not an option of \`ledger ${sub}\``);
-  }
+  const { sub, rest } = subcommand('ledger', positionals, tokens, SUBCOMMANDS);
   if (rest.length > 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `ledger ${sub} takes no arguments, not '${rest.join(' ')}'`);
   const db = values.db ?? ledgerPath(values.state);
   if (sub === 'verify') return verify(db, values.json, expectedKey(values.key, values.state));

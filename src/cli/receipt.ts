@@ -10,7 +10,7 @@ import { ErrorCode, MaxwellError } from '../errors.js';
 import { formatUj, loadKey, publicKeyFromArg } from '../ledger/keys.js';
 import { DEFAULT_STATE_DIR, ledgerPath, nodeKeyPath, openLedgerReadonly, resolveWallet } from '../ledger/node-files.js';
 import { makeReceipt, verifyReceipt, type Receipt, type ReceiptTotals } from '../ledger/receipt.js';
-import { usage } from './args.js';
+import { subcommand, usage } from './args.js';
 
 export const summary = "get a wallet's signed energy bill, or verify one offline with the node's public key";
 
@@ -60,12 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 64;
   }
-  const [sub, ...rest] = positionals as [string, ...string[]];
-  const allowed = SUBCOMMANDS[sub];
-  if (allowed === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `unknown subcommand '${sub}': get or verify (maxwell receipt --help)`);
-  for (const t of tokens) {
-    if (t.kind === 'option' && !allowed.includes(t.name)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `${t.rawName} is not an option of \`receipt ${sub}\``);
-  }
+  const { sub, rest } = subcommand('receipt', positionals, tokens, SUBCOMMANDS);
   if (rest.length !== 1) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, sub === 'get' ? 'usage: maxwell receipt get WALLET [--from TIME] [--to TIME] [--out FILE]' : 'usage: maxwell receipt verify FILE --key PUBKEY');
   if (sub === 'get') {
     const now = Date.now();

@@ -246,15 +246,6 @@ export function leafHash(entryBytes: Buffer): Buffer {
   return cryptoHash('sha256', leafScratch.subarray(0, 1 + entryBytes.length), 'buffer') as unknown as Buffer;
 }
 
-/** leafHash of the `len` bytes at `at` in `b`, without making a view of them (the verifier's path). */
-export function leafHashAt(b: Buffer, at: number, len: number): Buffer {
-  assert(len <= MAX_ENTRY_BYTES, 'an entry fits the scratch buffer');
-  leafScratch[0] = 0;
-  b.copy(leafScratch, 1, at, at + len);
-  let view = leafViews[len];
-  if (view === undefined) leafViews[len] = view = leafScratch.subarray(0, 1 + len);
-  return cryptoHash('sha256', view, 'buffer') as unknown as Buffer;
-}
 const leafViews: Buffer[] = [];
 
 /** leafHashAt as a latin1 string: no Buffer to allocate (~0.25 µs a hash instead of ~0.7). */

@@ -205,21 +205,6 @@ export class SqliteStore implements LedgerStore {
     }
   }
 
-  /** Every epoch with its entries, in order (the verifier's walk). */
-  *epochsWithEntries(fromEpoch = 0): IterableIterator<{ epoch: EpochRecord; entries: StoredEntry[]; firstSeq: number }> {
-    let prevSize = fromEpoch === 0 ? 0 : this.epoch(fromEpoch - 1)?.treeSize;
-    if (prevSize === undefined) return;
-    for (let from = fromEpoch; ;) {
-      const rows = this.st.blobs!.all(from, BLOB_CHUNK) as BlobRow[];
-      for (const r of rows) {
-        yield { epoch: toEpoch(r), entries: splitEpoch(prevSize, r.entries, r.hashes), firstSeq: prevSize };
-        prevSize = r.tree_size;
-      }
-      if (rows.length < BLOB_CHUNK) return;
-      from = rows[rows.length - 1]!.epoch + 1;
-    }
-  }
-
   *epochBlobs(fromEpoch: number): IterableIterator<{ epoch: EpochRecord; entries: Buffer; hashes: Buffer; firstSeq: number }> {
     let prevSize = fromEpoch === 0 ? 0 : this.epoch(fromEpoch - 1)?.treeSize;
     if (prevSize === undefined) return;

@@ -30,6 +30,7 @@ import {
   chargeAmountUj, decodeEntry, DeathReason, entryLengthAt, FORMAT_VERSION, FormatError, genesisHash, HASH_BYTES, HEADER_BYTES, hex,
   KIND_NAMES, MAX_UJ, readU64, transferMessage, WALLET_BYTES, ZERO_WALLET, type Entry, type Genesis, type KindName,
 } from './format.js';
+import type { HeadState } from './store.js';
 
 const REASON_BY_CODE: (string | undefined)[] = [];
 for (const [name, code] of Object.entries(DeathReason)) REASON_BY_CODE[code] = name;
@@ -65,14 +66,8 @@ export function verifyEd25519(raw: Buffer, message: Buffer, signature: Buffer): 
   }
 }
 
-/** What the state knows of a ledger between entries; a snapshot of it is stored with each epoch. */
-export interface StateSnapshot {
-  nextSeq: number;
-  lastHash: string;
-  lastTimeMs: number;
-  mintedUj: number;
-  burnedUj: number;
-  lastMintEndMs: number;
+/** What the state knows of a ledger between entries: the head state each epoch stores, and every balance and nonce. */
+export interface StateSnapshot extends HeadState {
   balances: [string, number][];
   nonces: [string, number][];
 }

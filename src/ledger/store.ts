@@ -82,8 +82,6 @@ export interface LedgerStore extends SubtreeSource {
   head(): HeadState | undefined;
   balances(): [string, number, number][];
   commit(batch: EpochBatch): void;
-  /** Every epoch with its entries (firstSeq = the previous epoch's treeSize), in order. */
-  epochsWithEntries(fromEpoch?: number): IterableIterator<{ epoch: EpochRecord; entries: StoredEntry[]; firstSeq: number }>;
   /** Every epoch from `fromEpoch` with its entries as stored: concatenated bytes and leaf hashes (the verifier's path). */
   epochBlobs(fromEpoch: number): IterableIterator<{ epoch: EpochRecord; entries: Buffer; hashes: Buffer; firstSeq: number }>;
   /** The entries of one epoch ([] if there is no such epoch). */
