@@ -66,7 +66,7 @@ function rollingMean(xs: number[], n: number): number[] {
 const quietPower = (tr: Trace, n: number) => IDLE_W + PER_WORKER_W * Math.min(WORKERS, tr.values.slice(0, n).filter((v) => v >= 1).length);
 
 describe('power cap controller', () => {
-  it('a step of demand to 3× the cap: settles under the cap within a few seconds, bounded overshoot', (t) => {
+  it('a step of demand to 1.75× the cap: settles under the cap within a few seconds, bounded overshoot', (t) => {
     const STEP_MS = 2000;
     const tr = simulate(30, (ms) => (ms < STEP_MS ? 2 : 200));
     const at = (ms: number) => tr.t.findIndex((x) => x >= ms);
