@@ -8,7 +8,11 @@
  *
  * The policy here is plain round robin over runnable processes, one slice of fuel each. The
  * kernel replaces the policy with the market (the slot auction) without changing the
- * mechanism: it decides who gets the next slice; the executor runs it.
+ * mechanism: in a *slotted* executor a process runs only on fuel granted to it (`grant`, one
+ * bought slot), and parks when the grant is used; each used grant is reported (`takeSlotEnds`)
+ * so that the kernel can charge it. Refills cannot suspend (instrument.ts), so a slot may run
+ * past its grant by what one refill hands out before the next loop header: the kernel charges
+ * the fuel used, not the fuel granted.
  */
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -20,6 +24,16 @@ export interface ExecutorInit {
   sliceFuel: number;
   /** The most live processes this executor holds. */
   maxProcesses: number;
+  /** Run processes only on granted fuel (the kernel's slots), instead of round robin. */
+  slotted?: boolean;
+}
+
+/** A grant of fuel that was used up (or ended by the process's death). */
+export interface SlotEnd {
+  pid: number;
+  /** Fuel the process used on this grant (may pass the grant by one refill). */
+  fuelUsed: number;
+  dead: boolean;
 }
 
 export const DEFAULT_SLICE_FUEL = 500_000_000;
@@ -37,11 +51,15 @@ export class Executor {
   private queue: Process[] = [];
   private head = 0;
   private deadlineMs = Infinity;
+  /** Slotted: each granted process's grant and its fuel count when the grant began. */
+  private readonly grants = new Map<number, { fuel: number; startFuel: number }>();
+  private slotEnds: SlotEnd[] = [];
 
   constructor(init: Partial<ExecutorInit> = {}) {
     this.init = {
       sliceFuel: init.sliceFuel ?? DEFAULT_SLICE_FUEL,
       maxProcesses: init.maxProcesses ?? DEFAULT_MAX_PROCESSES,
+      slotted: init.slotted ?? false,
     };
     assert(this.init.sliceFuel > 0 && this.init.sliceFuel <= MAX_SLICE_FUEL, 'sliceFuel in (0, MAX_SLICE_FUEL]');
   }
@@ -63,10 +81,50 @@ export class Executor {
     const p = new Process(compiled, options);
     // Keep running inline while nobody else waits and the time window lasts: a suspension
     // would only be undone at once.
-    p.onSliceEnd = () => (this.runnable > 0 || performance.now() >= this.deadlineMs ? 'suspend' : 'continue');
+    // Slotted: continuing hands out a whole slice, so a process whose grant has less than that
+    // left is suspended and resumed on exactly what is left.
+    p.onSliceEnd = () => (this.runnable > 0 || performance.now() >= this.deadlineMs || this.grantLeft(p) < this.init.sliceFuel ? 'suspend' : 'continue');
     this.live.set(p.pid, p);
-    this.queue.push(p);
+    if (!this.init.slotted) this.queue.push(p);
     return p;
+  }
+
+  /** Slotted: lets process `pid` run for `fuel` more (one bought slot). False if it is not live. */
+  grant(pid: number, fuel: number): boolean {
+    assert(this.init.slotted === true, 'grants are for a slotted executor');
+    assert(Number.isSafeInteger(fuel) && fuel > 0, 'a grant is a positive whole amount of fuel');
+    const p = this.live.get(pid);
+    if (p === undefined || p.state === 'dead') return false;
+    const g = this.grants.get(pid);
+    if (g !== undefined) {
+      g.fuel += fuel;
+      return true;
+    }
+    this.grants.set(pid, { fuel, startFuel: p.fuelUsed });
+    this.queue.push(p);
+    return true;
+  }
+
+  /** The grants used up since the last call. */
+  takeSlotEnds(): SlotEnd[] {
+    const ends = this.slotEnds;
+    this.slotEnds = [];
+    return ends;
+  }
+
+  /** Fuel left on the process's grant (Infinity when not slotted). */
+  private grantLeft(p: Process): number {
+    if (!this.init.slotted) return Infinity;
+    const g = this.grants.get(p.pid);
+    return g === undefined ? 0 : g.fuel - (p.fuelUsed - g.startFuel);
+  }
+
+  /** Slotted: closes the process's grant, reporting the fuel it used. */
+  private endGrant(p: Process, dead: boolean): void {
+    const g = this.grants.get(p.pid);
+    if (g === undefined) return;
+    this.grants.delete(p.pid);
+    this.slotEnds.push({ pid: p.pid, fuelUsed: p.fuelUsed - g.startFuel, dead });
   }
 
   get(pid: number): Process | undefined {
@@ -84,6 +142,7 @@ export class Executor {
     p.kill(exit);
     if (p.state === 'dead') {
       this.live.delete(pid);
+      this.endGrant(p, true);
       return { process: p, exit: p.exit! };
     }
     return undefined;
@@ -103,10 +162,14 @@ export class Executor {
         this.head = 0;
       }
       if (p.state === 'dead') continue; // killed while waiting
-      const outcome = p.runSlice(this.init.sliceFuel);
+      const left = this.grantLeft(p);
+      const outcome = p.runSlice(Math.min(this.init.sliceFuel, left));
       if (outcome.kind === 'dead') {
         this.live.delete(p.pid);
+        this.endGrant(p, true);
         deaths.push({ process: p, exit: outcome.exit });
+      } else if (this.grantLeft(p) <= 0) {
+        this.endGrant(p, false); // parked until its next slot
       } else {
         this.queue.push(p);
       }

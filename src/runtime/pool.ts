@@ -32,6 +32,10 @@ export interface PoolInit {
   maxProcesses?: number;
   /** Joules per fuel unit, from the node's calibration (src/energy/calibration.ts). */
   jPerFuel?: number;
+  /** Run processes only on granted fuel (the kernel sells the slots); default: round robin. */
+  slotted?: boolean;
+  /** Slotted: told of each grant used up, with the fuel the process really used on it. */
+  onSlotEnd?: (end: { pid: number; worker: number; fuelUsed: number; dead: boolean }) => void;
 }
 
 export interface ProcessRecord {
@@ -66,7 +70,8 @@ export interface SpawnedProcess {
 
 export class WorkerPool {
   readonly size: number;
-  private readonly init: Required<PoolInit>;
+  private readonly init: Required<Omit<PoolInit, 'onSlotEnd'>>;
+  private readonly onSlotEnd: PoolInit['onSlotEnd'];
   private workers: Worker[] = [];
   /** Per worker, shared cells for killing processes in the middle of a long slice. */
   private interrupts: Int32Array[] = [];
@@ -90,7 +95,9 @@ export class WorkerPool {
       windowMs: init.windowMs ?? 5,
       statsEveryMs: init.statsEveryMs ?? 100,
       maxProcesses: init.maxProcesses ?? 10_000,
+      slotted: init.slotted ?? false,
     };
+    this.onSlotEnd = init.onSlotEnd;
     this.liveCount = new Array<number>(this.size).fill(0);
   }
 
@@ -102,7 +109,7 @@ export class WorkerPool {
       const interrupt = new Int32Array(new SharedArrayBuffer(4 * INTERRUPT_CELLS));
       this.interrupts.push(interrupt);
       const w = new Worker(new URL('./worker.js', import.meta.url), {
-        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs, interrupt },
+        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs, interrupt, slotted: this.init.slotted },
       });
       ready.push(new Promise((resolve, reject) => {
         const onMessage = (m: FromWorker) => {
@@ -176,6 +183,24 @@ export class WorkerPool {
     this.post(r.worker, { type: 'kill', pid, exit: { reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message } });
   }
 
+  /**
+   * Slotted pools: lets process `pid` run for `fuel` more on its worker (a slot the kernel sold
+   * it). When the grant is used up, onSlotEnd says how much fuel it really used.
+   */
+  grant(pid: number, fuel: number): void {
+    assert(this.init.slotted, 'grants are for a slotted pool');
+    const r = this.table.get(pid);
+    if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
+    if (!Number.isSafeInteger(fuel) || fuel <= 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a grant is a positive whole amount of fuel, not ${fuel}`);
+    if (r.state === 'dead') return;
+    this.post(r.worker, { type: 'grant', pid, fuel });
+  }
+
+  /** The worker a process lives on (processes do not move between workers). */
+  workerOf(pid: number): number | undefined {
+    return this.table.get(pid)?.worker;
+  }
+
   /** The process table, newest first. */
   list(): ProcessRecord[] {
     return [...this.table.values()].reverse();
@@ -223,6 +248,9 @@ export class WorkerPool {
       }
       case 'stats':
         for (const s of m.processes) this.update(s);
+        return;
+      case 'slots':
+        for (const e of m.ends) this.onSlotEnd?.({ ...e, worker: m.worker });
         return;
     }
   }

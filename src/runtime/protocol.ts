@@ -8,6 +8,8 @@ import type { ProcessExit, ProcessState, SpawnOptions } from './process.js';
 export type ToWorker =
   | { type: 'spawn'; module: CompiledModule; options: SpawnOptions }
   | { type: 'kill'; pid: number; exit: ProcessExit }
+  /** Slotted pools: let `pid` run for `fuel` more (a slot the kernel sold it). */
+  | { type: 'grant'; pid: number; fuel: number }
   | { type: 'stop' };
 
 export interface ProcessStats {
@@ -36,4 +38,6 @@ export type FromWorker =
   | { type: 'spawned'; pid: number; spawnUs: number }
   | { type: 'spawn-failed'; pid: number; code: string; message: string }
   | { type: 'exit'; process: FinishedProcess }
-  | { type: 'stats'; worker: number; processes: ProcessStats[] };
+  | { type: 'stats'; worker: number; processes: ProcessStats[] }
+  /** Slotted pools: grants used up (or ended by a death), with the fuel each really used. */
+  | { type: 'slots'; worker: number; ends: { pid: number; fuelUsed: number; dead: boolean }[] };

@@ -10,10 +10,10 @@ import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './prot
 import type { Process } from './process.js';
 
 const port = parentPort!;
-const { index, sliceFuel, windowMs, statsEveryMs, interrupt } = workerData as {
-  index: number; sliceFuel: number; windowMs: number; statsEveryMs: number; interrupt: Int32Array;
+const { index, sliceFuel, windowMs, statsEveryMs, interrupt, slotted } = workerData as {
+  index: number; sliceFuel: number; windowMs: number; statsEveryMs: number; interrupt: Int32Array; slotted: boolean;
 };
-const executor = new Executor({ sliceFuel });
+const executor = new Executor({ sliceFuel, slotted });
 const spawnedAt = new Map<number, number>();
 const runMs = new Map<number, number>();
 let pumping = false;
@@ -59,6 +59,7 @@ function pump(): void {
   for (const p of executor.processes()) collect(p);
   for (const d of deaths) collect(d.process);
   if (burnt > 0) for (const [pid, b] of burnts) runMs.set(pid, (runMs.get(pid) ?? 0) + (elapsed * b) / burnt);
+  sendSlotEnds();
   for (const d of deaths) send({ type: 'exit', process: finished(d) });
   if (performance.now() - lastStats >= statsEveryMs) {
     lastStats = performance.now();
@@ -66,6 +67,13 @@ function pump(): void {
   }
   if (executor.runnable > 0) setImmediate(pump);
   else pumping = false;
+}
+
+/** Slotted: the grants used up, before any exit they ended with (so a death's last slot is charged first). */
+function sendSlotEnds(): void {
+  if (!slotted) return;
+  const ends = executor.takeSlotEnds();
+  if (ends.length > 0) send({ type: 'slots', worker: index, ends });
 }
 
 function wake(): void {
@@ -94,7 +102,13 @@ port.on('message', (msg: ToWorker) => {
     case 'kill': {
       for (let i = 0; i < interrupt.length; i++) Atomics.compareExchange(interrupt, i, msg.pid, 0);
       const death = executor.kill(msg.pid, msg.exit);
+      sendSlotEnds();
       if (death) send({ type: 'exit', process: finished(death) });
+      return;
+    }
+    case 'grant': {
+      // A grant for a process already dead (its exit is on its way) is dropped.
+      if (executor.grant(msg.pid, msg.fuel)) wake();
       return;
     }
     case 'stop':
