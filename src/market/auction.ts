@@ -16,7 +16,7 @@
  */
 import { BidBook, type Award, type Clearing, type MarketInit } from './book.js';
 import { R_PID, R_PRICE, R_REFRESHED, R_SLOT, REC } from './buckets.js';
-import { firstBucketAtLeast, lowerBound } from './prices.js';
+import { bucketOf, firstBucketAtLeast, lowerBound } from './prices.js';
 import type { Random } from './random.js';
 
 export class AuctionHeap extends BidBook {
@@ -61,6 +61,35 @@ export class AuctionHeap extends BidBook {
       if (r-- === 0) return j;
     }
     return -1;
+  }
+
+  /**
+   * Awards from the reserve's bucket: up to `want` − 1 bids at or above the reserve, uniformly
+   * (a scan of the bucket, once per clearing and only when the bids above did not fill the
+   * slots), dropping expired ones; `overflow` if a further eligible bid was left (it sets the
+   * price). O(bucket size).
+   */
+  private fromReserveBucket(b: number, want: number, reserve: number, nowMs: number, random: Random, awards: Award[]): { expired: number; overflow: boolean } {
+    const recs = this.index.records[b]!;
+    const eligible: number[] = [];
+    const stale: number[] = [];
+    for (let j = 0; j < this.index.count[b]!; j++) {
+      if (recs[j * REC + R_PRICE]! < reserve) continue;
+      if (nowMs - recs[j * REC + R_REFRESHED]! > this.init.bidTtlMs) stale.push(recs[j * REC + R_SLOT]!);
+      else eligible.push(j);
+    }
+    // Partial Fisher–Yates over the eligible records: `want` − 1 winners, uniform.
+    const take = Math.min(want - 1, eligible.length);
+    for (let i = 0; i < take; i++) {
+      const k = i + Math.floor(random() * (eligible.length - i));
+      const t = eligible[i]!;
+      eligible[i] = eligible[k]!;
+      eligible[k] = t;
+      const at = eligible[i]! * REC;
+      awards.push({ pid: recs[at + R_PID]!, bidTokensPerJ: recs[at + R_PRICE]!, priceTokensPerJ: 0 });
+    }
+    for (const slot of stale) this.drop(slot);
+    return { expired: stale.length, overflow: eligible.length > take };
   }
 
   private isPicked(slot: number, from: number, to: number): boolean {
@@ -108,7 +137,18 @@ export class AuctionHeap extends BidBook {
       this.picked[awards.length] = slot;
       awards.push({ pid: recs[at + R_PID]!, bidTokensPerJ: recs[at + R_PRICE]!, priceTokensPerJ: 0 });
     }
-    const priceTokensPerJ = Math.max(reserveTokensPerJ, priceBucket >= 0 ? lowerBound(priceBucket) : 0);
+    // The reserve's own bucket straddles the reserve: the bids in it at or above the reserve
+    // clear too (a bid equal to the reserve must win a free slot), drawn uniformly among them;
+    // if more of them remain than slots, the price is the reserve itself.
+    if (priceBucket < 0 && floor > 0 && reserveTokensPerJ > 0) {
+      const rb = floor - 1;
+      if (rb === bucketOf(reserveTokensPerJ) && this.index.count[rb]! > 0) {
+        const more = this.fromReserveBucket(rb, slots - awards.length + 1, reserveTokensPerJ, nowMs, random, awards);
+        expired += more.expired;
+        if (more.overflow) priceBucket = rb;
+      }
+    }
+    const priceTokensPerJ = priceBucket >= 0 ? Math.max(reserveTokensPerJ, lowerBound(priceBucket)) : reserveTokensPerJ;
     for (const a of awards) a.priceTokensPerJ = priceTokensPerJ;
     return { mechanism: 'auction', slots, awards, priceTokensPerJ, reserveTokensPerJ, expired };
   }
