@@ -83,7 +83,11 @@ export function consistencyProof(src: SubtreeSource, m: number, n: number): Buff
 
 const odd = (x: number) => x % 2 === 1;
 /** Proof elements come from outside: each must be one SHA-256 hash, exactly. */
-const allHashes = (xs: readonly Buffer[]) => xs.every((x) => Buffer.isBuffer(x) && x.length === HASH_BYTES);
+const allHashes = (xs: readonly Buffer[]) => {
+  // An index loop, not every(): every() skips the holes of a sparse array.
+  for (let i = 0; i < xs.length; i++) if (!Buffer.isBuffer(xs[i]) || xs[i]!.length !== HASH_BYTES) return false;
+  return true;
+};
 const half = (x: number) => Math.floor(x / 2);
 
 /** RFC 9162 §2.1.3.2: does `proof` put the leaf at `index` in the tree of `treeSize` leaves with this root? */

@@ -240,7 +240,7 @@ export function verifyReceipt(r: unknown, nodeKey: Buffer): ReceiptCheck {
   for (const it of x.items) {
     if (typeof it !== 'object' || it === null || !Number.isSafeInteger(it.seq) || typeof it.entry !== 'string' || !Array.isArray(it.proof)) return fail('malformed item');
     const seq = it.seq;
-    if (!/^([0-9a-f]{2})+$/.test(it.entry) || !it.proof.every((p) => isHex(p, 32))) return fail(`item ${seq} is not hex`, seq);
+    if (!/^([0-9a-f]{2})+$/.test(it.entry) || !Array.from(it.proof as unknown[]).every((p) => isHex(p, 32))) return fail(`item ${seq} is not hex`, seq);
     const bytes = Buffer.from(it.entry, 'hex');
     let e: Entry;
     try {

@@ -53,6 +53,11 @@ export interface VerifyOptions {
 /** What one segment's walk found; plain data, so that it crosses from a worker thread. */
 export interface SegmentResult {
   problem?: Problem;
+  /**
+   * A wrong stored Merkle node: checked after the segment's walk, and reported only if no
+   * segment has a problem of its own (a single pass checks the nodes after every entry).
+   */
+  nodeProblem?: Problem;
   /** The state after the segment's last good entry (a segment's: only the wallets it met). */
   final: StateSnapshot;
   assumptions?: Assumptions;
@@ -80,8 +85,9 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
   const nodeKey = publicKeyFromRaw(genesis.nodeKey);
   let epochs = 0;
   let frontier: MerkleFrontier;
-  const result = (problem?: Problem): SegmentResult => ({
+  const result = (problem?: Problem, nodeProblem?: Problem): SegmentResult => ({
     ...(problem ? { problem } : {}),
+    ...(nodeProblem ? { nodeProblem } : {}),
     final: st.snapshot(),
     ...(fromGenesis ? {} : { assumptions: st.assumptions()! }),
     startFrontier,
@@ -207,7 +213,7 @@ export function verifySegment(store: LedgerStore, genesis: Genesis, range: Segme
     const n = (expected - Math.ceil(Math.max(0, range.firstSeq - size + 1) / size) * size) / size;
     const computed = computedNodes.get(size);
     if (!aligned || (computed === undefined) !== (n === 0) || (computed !== undefined && !computed.digest().equals(stored.digest()))) {
-      return result({ message: `the stored Merkle nodes of ${size} leaves ending in entries ${range.firstSeq}..${range.endSeq - 1} are not the computed ones (wrong, missing or extra): inclusion proofs would fail` });
+      return result(undefined, { message: `the stored Merkle nodes of ${size} leaves ending in entries ${range.firstSeq}..${range.endSeq - 1} are not the computed ones (wrong, missing or extra): inclusion proofs would fail` });
     }
   }
   return result();
@@ -280,6 +286,9 @@ function join(store: LedgerStore, genesis: Genesis, results: SegmentResult[], th
     epochs += r.epochs;
     prevEnd = r.endFrontier;
   }
+  // The stored nodes are checked after every entry, as a single pass does.
+  const nodeProblem = results.find((r) => r.nodeProblem !== undefined)?.nodeProblem;
+  if (nodeProblem !== undefined) return report(nodeProblem);
   const bad = st.checkInvariants();
   if (bad !== null) return report({ message: bad });
 

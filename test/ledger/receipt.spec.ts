@@ -385,9 +385,7 @@ describe('receipts', () => {
 
     // verifyReceipt "never throws on a bad receipt". JSON.parse cannot make an array with a hole,
     // so `receipt verify` is not affected; a caller passing an object is.
-    it('a proof with a hole in its array is refused, not thrown on', {
-      todo: 'bug: verifyReceipt throws TypeError "Cannot read properties of undefined (reading \'length\')" from nodeHash: Array.prototype.every (its isHex check, and merkle.ts allHashes) skips holes, then verifyInclusion\'s for-of hands undefined to nodeHash',
-    }, () => {
+    it('a proof with a hole in its array is refused, not thrown on', () => {
       const r = copy(billOf(A));
       delete r.items[1]!.proof[0];
       let c: ReturnType<typeof verifyReceipt> | undefined;
