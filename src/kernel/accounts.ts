@@ -176,6 +176,11 @@ export class Accounts {
     a.taxUj += r.amountUj;
   }
 
+  /** Marks a live process due to die (the node found it cannot pay for a slot). */
+  markDue(pid: number, reason: DeathReasonName): void {
+    this.doom(this.live(pid), reason);
+  }
+
   private live(pid: number): Account {
     const a = this.accounts.get(pid);
     if (a === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no account for process ${pid}`);

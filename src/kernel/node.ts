@@ -66,6 +66,8 @@ export class KernelNode {
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
   private readonly inFlight: ({ pid: number; priceUtPerJ: number } | null)[];
   private readonly processes = new Map<number, NodeProcess>();
+  /** Processes found unable to pay since the last reap: the reap looks at these, not at every process. */
+  private readonly doomed = new Set<number>();
   private readonly now: () => number;
   private readonly random: Random;
   private readonly jPerFuel: number;
@@ -135,7 +137,7 @@ export class KernelNode {
     if (slot === null || slot === undefined || slot.pid !== e.pid) return;
     this.inFlight[e.worker] = null;
     const energyUj = Math.ceil(e.fuelUsed * this.jPerFuel * 1e6);
-    if (energyUj > 0) this.accounts.chargeSlice(e.pid, e.fuelUsed, energyUj, slot.priceUtPerJ, 'estimated');
+    if (energyUj > 0 && !this.accounts.chargeSlice(e.pid, e.fuelUsed, energyUj, slot.priceUtPerJ, 'estimated')) this.doomed.add(e.pid);
     this.busyMs += e.fuelUsed / this.fuelPerMs;
     this.reapDoomed();
     this.fill(e.worker);
@@ -144,7 +146,7 @@ export class KernelNode {
   /** One tick: rent, the power cap's price, the broke, and any idle worker's next slot. */
   tick(): void {
     const now = this.now();
-    this.accounts.accrueRent(now);
+    for (const pid of this.accounts.accrueRent(now)) this.doomed.add(pid);
     const dt = Math.max(1, now - this.lastTickMs);
     const utilisation = Math.min(1, this.busyMs / (dt * this.pool.size));
     this.busyMs = 0;
@@ -177,7 +179,8 @@ export class KernelNode {
       if (fuel < MIN_SLOT_FUEL) {
         // It won but cannot pay for a slot: out of the market, and due to die.
         market.removeBid(award.pid);
-        a.dueToDie ??= 'cannot_pay_charge';
+        this.accounts.markDue(award.pid, 'cannot_pay_charge');
+        this.doomed.add(award.pid);
         this.reapDoomed();
         continue;
       }
@@ -190,12 +193,14 @@ export class KernelNode {
 
   /** Kills the processes that could not pay (apoptosis). */
   private reapDoomed(): void {
-    for (const p of this.processes.values()) {
-      const a = this.accounts.get(p.pid);
-      if (a === undefined || a.dead || a.dueToDie === null) continue;
-      if (this.markets[p.worker]!.has(p.pid)) this.markets[p.worker]!.removeBid(p.pid);
-      this.pool.kill(p.pid, `apoptosis: ${a.dueToDie.replaceAll('_', ' ')}`);
+    for (const pid of this.doomed) {
+      const p = this.processes.get(pid);
+      const a = this.accounts.get(pid);
+      if (p === undefined || a === undefined || a.dead || a.dueToDie === null) continue;
+      if (this.markets[p.worker]!.has(pid)) this.markets[p.worker]!.removeBid(pid);
+      this.pool.kill(pid, `apoptosis: ${a.dueToDie.replaceAll('_', ' ')}`);
     }
+    this.doomed.clear();
   }
 
   private onExit(f: FinishedProcess): void {
@@ -206,6 +211,8 @@ export class KernelNode {
     if (this.inFlight[p.worker]?.pid === f.pid) this.inFlight[p.worker] = null;
     const reason: DeathReasonName = f.exit.reason === 'exit' ? 'exited' : f.exit.reason === 'killed' ? 'killed' : f.exit.reason === 'apoptosis' ? 'cannot_pay_charge' : 'trapped';
     this.accounts.close(f.pid, reason);
+    this.processes.delete(f.pid);
+    this.doomed.delete(f.pid);
     this.fill(p.worker);
   }
 
