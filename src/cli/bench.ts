@@ -27,6 +27,27 @@ suites:
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
   --quick       fewer repetitions (for a smoke test; figures are noisier)`;
 
+interface Suite {
+  bench(o: { quick: boolean; log: (s: string) => void }): Promise<unknown>;
+  format(r: unknown): string;
+}
+
+/** Each suite: its runner and its text report, loaded only when asked for. */
+const SUITES: Record<string, () => Promise<Suite>> = {
+  runtime: async () => {
+    const m = await import('../bench/runtime.js');
+    return { bench: (o) => m.benchRuntime(o), format: (r) => m.formatRuntime(r as Awaited<ReturnType<typeof m.benchRuntime>>) };
+  },
+  market: async () => {
+    const m = await import('../bench/market.js');
+    return { bench: (o) => m.benchMarket(o), format: (r) => m.formatMarket(r as Awaited<ReturnType<typeof m.benchMarket>>) };
+  },
+  ledger: async () => {
+    const m = await import('../bench/ledger.js');
+    return { bench: (o) => m.benchLedger(o), format: (r) => m.formatLedger(r as Awaited<ReturnType<typeof m.benchLedger>>) };
+  },
+};
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = usage(() => parseArgs({
     args: argv,
@@ -43,32 +64,13 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [suite] = positionals;
-  let result: unknown;
-  switch (suite) {
-    case 'runtime': {
-      const { benchRuntime, formatRuntime } = await import('../bench/runtime.js');
-      const r = await benchRuntime({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
-      result = r;
-      if (!values.json) console.log(formatRuntime(r));
-      break;
-    }
-    case 'market': {
-      const { benchMarket, formatMarket } = await import('../bench/market.js');
-      const r = await benchMarket({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
-      result = r;
-      if (!values.json) console.log(formatMarket(r));
-      break;
-    }
-    case 'ledger': {
-      const { benchLedger, formatLedger } = await import('../bench/ledger.js');
-      const r = await benchLedger({ quick: values.quick, log: values.json ? () => {} : (s) => process.stderr.write(s) });
-      result = r;
-      if (!values.json) console.log(formatLedger(r));
-      break;
-    }
-    default:
-      throw new MaxwellError(ErrorCode.BAD_ARGUMENT, suite === undefined ? `missing suite\n\n${HELP}` : `unknown suite '${suite}'\n\n${HELP}`);
+  const load = suite === undefined ? undefined : SUITES[suite];
+  if (load === undefined) {
+    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, suite === undefined ? `missing suite\n\n${HELP}` : `unknown suite '${suite}'\n\n${HELP}`);
   }
+  const { bench, format } = await load();
+  const result = await bench({ quick: values.quick, log: values.json ? () => {} : (s: string) => process.stderr.write(s) });
+  if (!values.json) console.log(format(result));
   if (values.json) console.log(JSON.stringify(result, null, 2));
   if (values.out !== undefined) {
     await mkdir(dirname(values.out), { recursive: true });
