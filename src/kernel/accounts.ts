@@ -145,6 +145,36 @@ export class Accounts {
   }
 
   /**
+   * The process erased `bytes` of memory it keeps (maxwell.discard: a Wasm memory cannot shrink,
+   * so the bytes are zeroed and stay mapped and rented). It pays the tax from its balance, not
+   * from the bond, which still stands for erasing that memory again at death. Returns false
+   * (and marks the process due to die) when the wallet cannot pay.
+   */
+  discard(pid: number, bytes: number): boolean {
+    const a = this.live(pid);
+    assert(Number.isSafeInteger(bytes) && bytes > 0, 'a discard is a positive whole number of bytes');
+    const tax = erasureTaxUj(this.config, bytes);
+    if (tax === 0) return true;
+    if (this.availableUj(a.wallet) < tax) return this.doom(a, 'cannot_pay_charge');
+    const r = this.ledger.erasureTax({ wallet: a.wallet, pid, bytes, amountUj: tax });
+    if (r.kind !== 'ok') return this.doom(a, 'cannot_pay_charge');
+    a.taxUj += r.amountUj;
+    return true;
+  }
+
+  /** Forgets a dead process's account (the node keeps only so many). */
+  forget(pid: number): void {
+    const a = this.accounts.get(pid);
+    if (a !== undefined && a.dead) this.accounts.delete(pid);
+  }
+
+  /** Energy recorded for a slice that is not charged (a death notice's grace: the node's gift). */
+  recordEnergy(pid: number, energyUj: number): void {
+    const a = this.accounts.get(pid);
+    if (a !== undefined) a.energyUj += energyUj;
+  }
+
+  /**
    * The process died (or exited): erases all its memory, paying the tax from its bond, and
    * records its death with the tax it paid. Idempotent.
    */

@@ -14,8 +14,15 @@
  *    (the model at the round's utilisation) to the power cap controller, and kills the processes
  *    that could not pay. A dead process's account is closed (its memory's tax, its death entry).
  *
- * Not yet: the death notice and grace fuel before the kill, memory growth through the bond, the
- * ABI (a process setting its own bid), moving processes between workers.
+ *  - A process that cannot pay is told so: its `maxwell_apoptosis` export (if any) runs on the
+ *    config's grace fuel, then it dies; its bond pays the tax on its memory; its death and the
+ *    reason are a ledger entry. The grace is not charged (the wallet is empty): the node's gift.
+ *  - Each slot carries the process's view (abi.ts SlotView: balance, price per fuel, tax rate),
+ *    and each slot end what the process did through the ABI: its bid (the market is updated),
+ *    memory grown (the erasure bond is posted), bytes discarded (the tax is charged).
+ *
+ * Not yet: moving processes between workers (a worker whose processes cannot pay rests while
+ * another has several bidders waiting).
  */
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -24,7 +31,9 @@ import type { DeathReasonName } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { WorkerPool } from '../runtime/pool.js';
 import type { CompiledModule } from '../runtime/module.js';
-import type { FinishedProcess } from '../runtime/protocol.js';
+import type { FinishedProcess, SlotEnd } from '../runtime/protocol.js';
+import type { ProcessExit } from '../runtime/process.js';
+import { WASM_PAGE_BYTES } from '../runtime/instrument.js';
 import { NodePowerModel } from '../energy/power-model.js';
 import { Accounts } from './accounts.js';
 import type { KernelConfig } from './config.js';
@@ -49,11 +58,28 @@ export interface NodeProcess {
   wallet: Buffer;
   bid: number;
   worker: number;
+  startedMs: number;
   done: Promise<FinishedProcess>;
+  /** Set when it died. */
+  exit: ProcessExit | null;
+}
+
+/** One sample of the node's reserve price and (estimated) power. */
+export interface PriceSample {
+  timeMs: number;
+  priceTokensPerJ: number;
+  /** The power model at the period's utilisation: estimated. */
+  powerW: number;
+  utilisation: number;
 }
 
 /** The smallest slot worth selling (fuel): less cannot cross a loop body. */
 const MIN_SLOT_FUEL = 10_000;
+/** Price samples kept (one every SAMPLE_MS: a minute). */
+const PRICE_SAMPLES = 600;
+const SAMPLE_MS = 100;
+/** Dead processes remembered (for the API and the demo's table); older ones are forgotten. */
+const KEEP_DEAD = 1_000;
 
 export class KernelNode {
   private readonly pool: WorkerPool;
@@ -64,10 +90,13 @@ export class KernelNode {
   private readonly power: NodePowerModel;
   private readonly markets: AuctionHeap[];
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
-  private readonly inFlight: ({ pid: number; priceUtPerJ: number } | null)[];
+  private readonly inFlight: ({ pid: number; priceUtPerJ: number; soldMs: number } | null)[];
   private readonly processes = new Map<number, NodeProcess>();
+  private readonly deadProcesses = new Map<number, NodeProcess>();
   /** Processes found unable to pay since the last reap: the reap looks at these, not at every process. */
   private readonly doomed = new Set<number>();
+  /** Processes already sent their death notice. */
+  private readonly notified = new Set<number>();
   private readonly now: () => number;
   private readonly random: Random;
   private readonly jPerFuel: number;
@@ -78,6 +107,19 @@ export class KernelNode {
   slotsSold = 0;
   private busyMs = 0;
   private lastTickMs: number;
+  readonly startedMs: number;
+  /** The node's energy by the power model (idle included) and its idle part, J: estimated. */
+  nodeEnergyJ = 0;
+  idleEnergyJ = 0;
+  /** Time the loop's own work took (slot settling, clearing, ticks), ms: the kernel's overhead. */
+  kernelCpuMs = 0;
+  /** Waits from a raised bid to its next slot, ms (the latency figure; the last 10,000). */
+  readonly bidToSlotWaitsMs: number[] = [];
+  private readonly raisedAtMs = new Map<number, number>();
+  private readonly samples: PriceSample[] = [];
+  private lastSampleMs = -Infinity;
+  private sampleBusyMs = 0;
+  private sampleFromMs: number;
 
   constructor(init: NodeInit) {
     this.pool = init.pool;
@@ -95,27 +137,38 @@ export class KernelNode {
     this.inFlight = new Array(init.pool.size).fill(null);
     this.reserve = init.config.basePriceTokensPerJ;
     this.lastTickMs = this.now();
+    this.startedMs = this.lastTickMs;
+    this.sampleFromMs = this.lastTickMs;
   }
 
   get reservePrice(): number {
     return this.reserve;
   }
 
-  /** Starts a process paying from `wallet` with a standing bid (tokens/J). */
+  /**
+   * Starts a process paying from `wallet` with a standing bid (tokens/J). Its initial memory's
+   * erasure bond is posted first: a wallet that cannot post it is refused (E_AMOUNT_INVALID).
+   */
   async spawn(module: CompiledModule, o: { agent: string; wallet: Buffer; bid: number; memoryLimitPages: number; args?: string[] }): Promise<NodeProcess> {
+    if (!Number.isFinite(o.bid) || o.bid <= 0) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a positive price in tokens/J, not ${o.bid}`);
     // The kernel, not a fuel budget, decides how long a process lives: it runs while it pays.
-    const s = await this.pool.spawn(module, { budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: o.memoryLimitPages, ...(o.args ? { args: o.args } : {}) });
+    const s = await this.pool.spawn(module, { budgetFuel: Number.MAX_SAFE_INTEGER, bid: o.bid, memoryLimitPages: o.memoryLimitPages, ...(o.args ? { args: o.args } : {}) });
     const worker = this.pool.workerOf(s.pid)!;
-    const p: NodeProcess = { pid: s.pid, agent: o.agent, wallet: o.wallet, bid: o.bid, worker, done: s.done };
-    this.processes.set(s.pid, p);
+    const p: NodeProcess = { pid: s.pid, agent: o.agent, wallet: o.wallet, bid: o.bid, worker, startedMs: this.now(), done: s.done, exit: null };
     try {
       this.accounts.open(s.pid, o.wallet, this.now());
+      const initialBytes = module.info.guestInitialPages * WASM_PAGE_BYTES;
+      if (initialBytes > 0 && !this.accounts.grow(s.pid, initialBytes)) {
+        throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the wallet cannot post the erasure bond for the module's ${initialBytes} bytes of memory`);
+      }
       this.markets[worker]!.setBid(s.pid, o.bid, this.now());
     } catch (err) {
       this.pool.kill(s.pid, 'could not be admitted');
+      if (this.accounts.get(s.pid) !== undefined) this.accounts.close(s.pid, 'killed');
       throw err;
     }
-    s.done.then((f) => this.onExit(f), () => {});
+    this.processes.set(s.pid, p);
+    s.done.then((f) => this.onExit(f), () => this.forceClose(s.pid, 'killed'));
     this.fill(worker);
     return p;
   }
@@ -131,29 +184,75 @@ export class KernelNode {
     this.timer = undefined;
   }
 
-  /** The pool's onSlotEnd: charges the slot, then sells the worker's next one. */
-  onSlotEnd(e: { pid: number; worker: number; fuelUsed: number; dead: boolean }): void {
+  /** The pool's onSlotEnd: settles what the process did on the slot, then sells the worker's next one. */
+  onSlotEnd(e: SlotEnd & { worker: number }): void {
+    const t0 = performance.now();
     const slot = this.inFlight[e.worker];
-    if (slot === null || slot === undefined || slot.pid !== e.pid) return;
-    this.inFlight[e.worker] = null;
-    const energyUj = Math.ceil(e.fuelUsed * this.jPerFuel * 1e6);
-    if (energyUj > 0 && !this.accounts.chargeSlice(e.pid, e.fuelUsed, energyUj, slot.priceUtPerJ, 'estimated')) this.doomed.add(e.pid);
+    const sold = slot !== null && slot !== undefined && slot.pid === e.pid;
+    if (sold) this.inFlight[e.worker] = null;
+    const a = this.accounts.get(e.pid);
+    const p = this.processes.get(e.pid);
+    if (a !== undefined && !a.dead) {
+      // Bonds first: the slot's view let the process grow only while its balance covered them.
+      if (e.grownBytes > 0 && !this.accounts.grow(e.pid, e.grownBytes)) this.accounts.markDue(e.pid, 'cannot_pay_charge');
+      if (e.discardedBytes > 0 && !this.accounts.discard(e.pid, e.discardedBytes)) this.doomed.add(e.pid);
+      const energyUj = Math.ceil(e.fuelUsed * this.jPerFuel * 1e6);
+      if (sold) {
+        if (energyUj > 0 && !this.accounts.chargeSlice(e.pid, e.fuelUsed, energyUj, slot.priceUtPerJ, 'estimated')) this.doomed.add(e.pid);
+      } else {
+        this.accounts.recordEnergy(e.pid, energyUj); // a death notice's grace
+      }
+      if (a.dueToDie !== null) this.doomed.add(e.pid);
+      if (p !== undefined && e.bid !== p.bid && !e.dead && a.dueToDie === null) {
+        p.bid = e.bid;
+        this.markets[p.worker]!.setBid(e.pid, e.bid, this.now());
+      }
+    }
     this.busyMs += e.fuelUsed / this.fuelPerMs;
+    this.sampleBusyMs += e.fuelUsed / this.fuelPerMs;
     this.reapDoomed();
     this.fill(e.worker);
+    this.kernelCpuMs += performance.now() - t0;
   }
 
   /** One tick: rent, the power cap's price, the broke, and any idle worker's next slot. */
   tick(): void {
+    const t0 = performance.now();
     const now = this.now();
     for (const pid of this.accounts.accrueRent(now)) this.doomed.add(pid);
     const dt = Math.max(1, now - this.lastTickMs);
     const utilisation = Math.min(1, this.busyMs / (dt * this.pool.size));
     this.busyMs = 0;
     this.lastTickMs = now;
-    this.reserve = this.cap.update(now, this.power.powerAt(utilisation).powerW);
+    const estimate = this.power.powerAt(utilisation);
+    this.nodeEnergyJ += (estimate.powerW * dt) / 1000;
+    this.idleEnergyJ += (this.power.powerAt(0).powerW * dt) / 1000;
+    this.reserve = this.cap.update(now, estimate.powerW);
+    if (now - this.lastSampleMs >= SAMPLE_MS) this.sample(now);
     this.reapDoomed();
     for (let w = 0; w < this.markets.length; w++) this.fill(w);
+    this.kernelCpuMs += performance.now() - t0;
+  }
+
+  private sample(now: number): void {
+    const span = Math.max(1, now - this.sampleFromMs);
+    const utilisation = Math.min(1, this.sampleBusyMs / (span * this.pool.size));
+    this.samples.push({ timeMs: now, priceTokensPerJ: this.reserve, powerW: this.power.powerAt(utilisation).powerW, utilisation });
+    if (this.samples.length > PRICE_SAMPLES) this.samples.shift();
+    this.lastSampleMs = now;
+    this.sampleFromMs = now;
+    this.sampleBusyMs = 0;
+  }
+
+  /** The reserve price and power over the last minute, oldest first. */
+  priceHistory(): PriceSample[] {
+    return this.samples.slice();
+  }
+
+  /** The node's average power since it started (W, estimated: the power model). */
+  get avgPowerW(): number {
+    const s = Math.max(1e-3, (this.lastTickMs - this.startedMs) / 1000);
+    return this.nodeEnergyJ / s;
   }
 
   /** Sells worker w's slot if it is free and someone bids at or above the reserve. */
@@ -166,15 +265,16 @@ export class KernelNode {
       if (award === undefined) return; // nobody bids at or above the reserve: the worker rests
       const priceUtPerJ = Math.ceil(c.priceTokensPerJ * 1e6);
       const a = this.accounts.get(award.pid);
-      if (a === undefined || a.dead) {
+      if (a === undefined || a.dead || a.dueToDie !== null) {
         market.removeBid(award.pid);
         continue;
       }
       // As much of a quantum as the winner can pay for at this price.
       const ujPerFuel = this.jPerFuel * priceUtPerJ; // µtokens·J/J per fuel = µJ of tokens per fuel
+      const availableUj = this.accounts.availableUj(a.wallet);
       // Kept 1% and 10 µJ short of the balance: a slot may pass its grant by a loop body, and the
       // charge rounds the energy up, so the last slot must still be payable.
-      const affordable = Math.floor((0.99 * (this.accounts.availableUj(a.wallet) - 10)) / Math.max(ujPerFuel, 1e-12));
+      const affordable = Math.floor((0.99 * (availableUj - 10)) / Math.max(ujPerFuel, 1e-12));
       const fuel = Math.min(Math.floor(this.config.quantumMs * this.fuelPerMs), affordable);
       if (fuel < MIN_SLOT_FUEL) {
         // It won but cannot pay for a slot: out of the market, and due to die.
@@ -184,21 +284,32 @@ export class KernelNode {
         this.reapDoomed();
         continue;
       }
-      this.inFlight[w] = { pid: award.pid, priceUtPerJ };
+      this.inFlight[w] = { pid: award.pid, priceUtPerJ, soldMs: this.now() };
+      const raised = this.raisedAtMs.get(award.pid);
+      if (raised !== undefined) {
+        this.raisedAtMs.delete(award.pid);
+        this.bidToSlotWaitsMs.push(performance.now() - raised);
+        if (this.bidToSlotWaitsMs.length > 10_000) this.bidToSlotWaitsMs.shift();
+      }
       this.slotsSold++;
-      this.pool.grant(award.pid, fuel);
+      this.pool.grant(award.pid, fuel, {
+        balanceUj: availableUj, ujPerFuel, priceTokensPerJ: this.reserve, taxUjPerByte: this.config.erasureTaxUjPerByte,
+      });
       return;
     }
   }
 
-  /** Kills the processes that could not pay (apoptosis). */
+  /** Tells the processes that could not pay to die (apoptosis), with the config's grace fuel. */
   private reapDoomed(): void {
     for (const pid of this.doomed) {
       const p = this.processes.get(pid);
       const a = this.accounts.get(pid);
-      if (p === undefined || a === undefined || a.dead || a.dueToDie === null) continue;
+      if (p === undefined || a === undefined || a.dead || a.dueToDie === null || this.notified.has(pid)) continue;
       if (this.markets[p.worker]!.has(pid)) this.markets[p.worker]!.removeBid(pid);
-      this.pool.kill(pid, `apoptosis: ${a.dueToDie.replaceAll('_', ' ')}`);
+      this.notified.add(pid);
+      this.pool.notifyDeath(pid, {
+        reason: 'apoptosis', code: null, errorCode: ErrorCode.BUDGET_EXHAUSTED, message: `apoptosis: ${a.dueToDie.replaceAll('_', ' ')}`,
+      }, this.config.graceFuel);
     }
     this.doomed.clear();
   }
@@ -211,14 +322,68 @@ export class KernelNode {
     if (this.inFlight[p.worker]?.pid === f.pid) this.inFlight[p.worker] = null;
     const reason: DeathReasonName = f.exit.reason === 'exit' ? 'exited' : f.exit.reason === 'killed' ? 'killed' : f.exit.reason === 'apoptosis' ? 'cannot_pay_charge' : 'trapped';
     this.accounts.close(f.pid, reason);
-    this.processes.delete(f.pid);
-    this.doomed.delete(f.pid);
+    p.exit = f.exit;
+    this.retire(p);
     this.fill(p.worker);
   }
 
+  private retire(p: NodeProcess): void {
+    this.processes.delete(p.pid);
+    this.doomed.delete(p.pid);
+    this.notified.delete(p.pid);
+    this.raisedAtMs.delete(p.pid);
+    this.deadProcesses.set(p.pid, p);
+    if (this.deadProcesses.size > KEEP_DEAD) {
+      const oldest = this.deadProcesses.keys().next().value!;
+      this.deadProcesses.delete(oldest);
+      this.accounts.forget(oldest);
+    }
+  }
+
+  /**
+   * Closes the account of a process whose end the pool will not report (the node stopped under
+   * it): its tax and its death entry are written, so that nothing is left unrecorded.
+   */
+  forceClose(pid: number, reason: DeathReasonName): void {
+    const p = this.processes.get(pid);
+    if (p === undefined) return;
+    const a = this.accounts.get(pid);
+    if (a !== undefined && !a.dead) this.accounts.close(pid, reason);
+    p.exit ??= { reason: 'killed', code: null, errorCode: ErrorCode.NODE_STOPPED, message: 'the node stopped' };
+    this.retire(p);
+  }
+
+  /** The operator kills a live process. */
+  kill(pid: number, message = 'killed by the operator'): void {
+    this.get(pid);
+    this.pool.kill(pid, message);
+  }
+
+  /** The operator sets a live process's standing bid (tokens/J). */
+  setBid(pid: number, bid: number): void {
+    const p = this.get(pid);
+    if (!Number.isFinite(bid) || bid <= 0 || bid > 1e9) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a price in (0, 10^9] tokens/J, not ${bid}`);
+    if (bid > p.bid) this.raisedAtMs.set(pid, performance.now());
+    p.bid = bid;
+    const a = this.accounts.get(pid);
+    if (a !== undefined && a.dueToDie === null) this.markets[p.worker]!.setBid(pid, bid, this.now());
+    this.fill(p.worker);
+  }
+
+  /** The live processes. */
+  list(): NodeProcess[] {
+    return [...this.processes.values()];
+  }
+
+  /** A live or recently dead process. */
+  find(pid: number): NodeProcess | undefined {
+    return this.processes.get(pid) ?? this.deadProcesses.get(pid);
+  }
+
+  /** A live process; throws E_NO_SUCH_PROCESS. */
   get(pid: number): NodeProcess {
     const p = this.processes.get(pid);
-    if (p === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`);
+    if (p === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no live process ${pid}`, { pid });
     return p;
   }
 }

@@ -88,6 +88,8 @@ export const DeathReason = {
   killed: 3,
   exited: 4,
   trapped: 5,
+  /** The node stopped (crashed, or was killed) while the process was alive: found at the next start. */
+  lost: 6,
 } as const;
 export type DeathReasonName = keyof typeof DeathReason;
 

@@ -1,16 +1,63 @@
 /**
- * The process ABI: the `maxwell` import module a guest may use to talk to its node.
- * docs/abi.md holds the contract. The runtime provides `log`; the kernel adds the market and
- * ledger calls (bid, balance, price, discard, claim) through `AbiHost` when it lands.
+ * The process ABI: the `maxwell` import module a guest uses to talk to its node. docs/abi.md
+ * holds the contract; agents/lib/maxwell.ts is the AssemblyScript binding.
+ *
+ *   log(ptr, len) -> i32          a UTF-8 line for the operator
+ *   bid(tokens_per_j: f64) -> i32 sets the process's standing bid for slots
+ *   balance() -> f64              what the process's wallet can still spend, in J (tokens)
+ *   price() -> f64                the node's reserve price now, tokens/J (a slot costs at least this)
+ *   discard(ptr, len) -> i32      erases (zeroes) bytes of memory, paying the entropy tax
+ *
+ * and the guest may export `maxwell_apoptosis: () -> ()`, its death notice: run on a small grace
+ * of fuel when the node kills it for not paying.
+ *
+ * The market and the ledger live on the node's main thread, the process on a worker thread, and
+ * a Wasm import cannot wait for another thread. So each slot the kernel sells carries a view
+ * (`SlotView`): the wallet's spendable balance when the slot began and the slot's price per fuel.
+ * Within the slot the process spends from that view (its running energy, the bonds of the memory
+ * it grows, the tax of what it discards) and at the slot's end the worker reports what it did
+ * (SlotEnd: bid, bytes grown, bytes discarded), which the kernel settles in the ledger. Outside a
+ * kernel (a round-robin pool, `maxwell run`), the view is the energy budget at the base price.
  */
 export const ABI_MODULE = 'maxwell';
-export const ABI_FUNCTIONS = ['log'] as const;
+export const ABI_FUNCTIONS = ['log', 'bid', 'balance', 'price', 'discard'] as const;
+/** The export a guest may provide to hear of its death. */
+export const APOPTOSIS_EXPORT = 'maxwell_apoptosis';
+
+/** Return codes (WASI's numbers for fault and inval, so a C guest can reuse its errno names). */
+export const ABI_OK = 0;
+export const ABI_EFAULT = 21;
+export const ABI_EINVAL = 28;
+/** The wallet cannot pay for the operation (outside WASI's errno range on purpose). */
+export const ABI_ECANNOTPAY = 1024;
+
+/** The most a bid may be (tokens/J): the market's price range. */
+export const ABI_MAX_BID = 1e9;
+
+/** What a process's ABI calls see during one slot the kernel sold it. */
+export interface SlotView {
+  /** The wallet's spendable balance (not held by bonds) when the slot began, µJ. */
+  balanceUj: number;
+  /** What a fuel unit costs on this slot: joules per fuel × the slot's price, in µJ of tokens. */
+  ujPerFuel: number;
+  /** The node's reserve price when the slot was sold (tokens/J). */
+  priceTokensPerJ: number;
+  /** The entropy tax, µJ per byte erased (the bond for memory grown is the tax on it). */
+  taxUjPerByte: number;
+}
 
 export interface AbiContext {
   memory(): WebAssembly.Memory;
   /** Append a line to the process's log (stderr capture), charged like any output. */
   log(bytes: Uint8Array): void;
   chargeIo(bytes: number): void;
+  setBid(tokensPerJ: number): void;
+  balanceJ(): number;
+  priceTokensPerJ(): number;
+  /** Erases [ptr, ptr + len) of guest memory (bounds already checked); returns an ABI code. */
+  discard(ptr: number, len: number): number;
+  /** Bytes of memory the guest may address (the save area above it is the node's). */
+  guestBytes(): number;
 }
 
 export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) => number | void> {
@@ -20,15 +67,25 @@ export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) =
       // i32 arguments arrive signed; made unsigned so a "negative" length cannot charge negative fuel.
       ptr >>>= 0;
       len >>>= 0;
-      try {
-        const bytes = new Uint8Array(ctx.memory().buffer, ptr, len);
-        ctx.chargeIo(len);
-        ctx.log(bytes);
-        return 0;
-      } catch (err) {
-        if (err instanceof RangeError) return 21;
-        throw err;
-      }
+      if (ptr + len > ctx.guestBytes()) return ABI_EFAULT;
+      const bytes = new Uint8Array(ctx.memory().buffer, ptr, len);
+      ctx.chargeIo(len);
+      ctx.log(bytes);
+      return ABI_OK;
+    },
+    bid: (tokensPerJ: number) => {
+      if (!(Number.isFinite(tokensPerJ) && tokensPerJ > 0 && tokensPerJ <= ABI_MAX_BID)) return ABI_EINVAL;
+      ctx.setBid(tokensPerJ);
+      return ABI_OK;
+    },
+    balance: () => ctx.balanceJ(),
+    price: () => ctx.priceTokensPerJ(),
+    discard: (ptr: number, len: number) => {
+      ptr >>>= 0;
+      len >>>= 0;
+      if (ptr + len > ctx.guestBytes()) return ABI_EFAULT;
+      if (len === 0) return ABI_OK;
+      return ctx.discard(ptr, len);
     },
   };
 }

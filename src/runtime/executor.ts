@@ -18,6 +18,8 @@ import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import type { CompiledModule } from './module.js';
 import { MAX_SLICE_FUEL, Process, type ProcessExit, type SpawnOptions } from './process.js';
+import type { SlotView } from './abi.js';
+import type { SlotEnd } from './protocol.js';
 
 export interface ExecutorInit {
   /** Fuel per slice. At ~1.2·10^11 fuel per CPU-second here, 5·10^8 is about 4 ms. */
@@ -28,13 +30,7 @@ export interface ExecutorInit {
   slotted?: boolean;
 }
 
-/** A grant of fuel that was used up (or ended by the process's death). */
-export interface SlotEnd {
-  pid: number;
-  /** Fuel the process used on this grant (may pass the grant by one refill). */
-  fuelUsed: number;
-  dead: boolean;
-}
+export type { SlotEnd };
 
 export const DEFAULT_SLICE_FUEL = 500_000_000;
 export const DEFAULT_MAX_PROCESSES = 10_000;
@@ -89,8 +85,11 @@ export class Executor {
     return p;
   }
 
-  /** Slotted: lets process `pid` run for `fuel` more (one bought slot). False if it is not live. */
-  grant(pid: number, fuel: number): boolean {
+  /**
+   * Slotted: lets process `pid` run for `fuel` more (one bought slot), its ABI calls seeing
+   * `view` (the kernel's balance and price for the slot). False if it is not live.
+   */
+  grant(pid: number, fuel: number, view?: SlotView): boolean {
     assert(this.init.slotted === true, 'grants are for a slotted executor');
     assert(Number.isSafeInteger(fuel) && fuel > 0, 'a grant is a positive whole amount of fuel');
     const p = this.live.get(pid);
@@ -101,8 +100,31 @@ export class Executor {
       return true;
     }
     this.grants.set(pid, { fuel, startFuel: p.fuelUsed });
+    if (view !== undefined) p.setSlotView(view);
     this.queue.push(p);
     return true;
+  }
+
+  /**
+   * The node tells process `pid` to die of `exit`: with `graceFuel` > 0 and a
+   * `maxwell_apoptosis` export, that handler runs first on at most the grace (a slot of it, when
+   * slotted), then the process dies of `exit`. Without a handler it dies at once (returned).
+   */
+  notifyDeath(pid: number, exit: ProcessExit, graceFuel: number): Death | undefined {
+    const p = this.live.get(pid);
+    if (p === undefined) return undefined;
+    if (!p.beginApoptosis(exit, graceFuel)) return this.kill(pid, exit);
+    if (this.init.slotted) {
+      const g = this.grants.get(pid);
+      if (g !== undefined) g.fuel = p.fuelUsed - g.startFuel + graceFuel;
+      else {
+        this.grants.set(pid, { fuel: graceFuel, startFuel: p.fuelUsed });
+        this.queue.push(p);
+      }
+    } else if (!this.queue.slice(this.head).includes(p)) {
+      this.queue.push(p);
+    }
+    return undefined;
   }
 
   /** The grants used up since the last call. */
@@ -124,7 +146,7 @@ export class Executor {
     const g = this.grants.get(p.pid);
     if (g === undefined) return;
     this.grants.delete(p.pid);
-    this.slotEnds.push({ pid: p.pid, fuelUsed: p.fuelUsed - g.startFuel, dead });
+    this.slotEnds.push({ pid: p.pid, fuelUsed: p.fuelUsed - g.startFuel, dead, ...p.takeSlotReport() });
   }
 
   get(pid: number): Process | undefined {

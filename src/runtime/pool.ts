@@ -13,7 +13,8 @@ import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import type { CompiledModule } from './module.js';
 import type { ProcessExit, ProcessState, SpawnOptions } from './process.js';
-import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './protocol.js';
+import type { FinishedProcess, FromWorker, ProcessStats, SlotEnd, ToWorker } from './protocol.js';
+import type { SlotView } from './abi.js';
 import { DEFAULT_SLICE_FUEL } from './executor.js';
 import { nominalCalibration } from '../energy/calibration.js';
 
@@ -35,7 +36,9 @@ export interface PoolInit {
   /** Run processes only on granted fuel (the kernel sells the slots); default: round robin. */
   slotted?: boolean;
   /** Slotted: told of each grant used up, with the fuel the process really used on it. */
-  onSlotEnd?: (end: { pid: number; worker: number; fuelUsed: number; dead: boolean }) => void;
+  onSlotEnd?: (end: SlotEnd & { worker: number }) => void;
+  /** The first pid to hand out (a node restarted on the same ledger must not reuse its pids). */
+  firstPid?: number;
 }
 
 export interface ProcessRecord {
@@ -70,7 +73,7 @@ export interface SpawnedProcess {
 
 export class WorkerPool {
   readonly size: number;
-  private readonly init: Required<Omit<PoolInit, 'onSlotEnd'>>;
+  private readonly init: Required<Omit<PoolInit, 'onSlotEnd' | 'firstPid'>>;
   private readonly onSlotEnd: PoolInit['onSlotEnd'];
   private workers: Worker[] = [];
   /** Per worker, shared cells for killing processes in the middle of a long slice. */
@@ -80,7 +83,7 @@ export class WorkerPool {
   private readonly liveCount: number[];
   private readonly table = new Map<number, ProcessRecord>();
   private readonly pending = new Map<number, Pending>();
-  private nextPid = 1;
+  private nextPid: number;
   private started = false;
 
   constructor(init: PoolInit = {}) {
@@ -98,6 +101,8 @@ export class WorkerPool {
       slotted: init.slotted ?? false,
     };
     this.onSlotEnd = init.onSlotEnd;
+    this.nextPid = init.firstPid ?? 1;
+    if (!Number.isSafeInteger(this.nextPid) || this.nextPid < 1 || this.nextPid >= 2 ** 32) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `firstPid must be in [1, 2^32), not ${init.firstPid}`);
     this.liveCount = new Array<number>(this.size).fill(0);
   }
 
@@ -145,6 +150,7 @@ export class WorkerPool {
   async spawn(module: CompiledModule, options: PoolSpawnOptions): Promise<SpawnedProcess> {
     assert(this.started && this.workers.length > 0, 'the pool is started');
     const live = this.liveCount.reduce((a, b) => a + b, 0);
+    if (this.nextPid >= 2 ** 32) throw new MaxwellError(ErrorCode.PROCESS_LIMIT, 'this node has used every pid (2^32)');
     if (live >= this.init.maxProcesses) {
       throw new MaxwellError(ErrorCode.PROCESS_LIMIT, `the node holds its limit of ${this.init.maxProcesses} live processes`);
     }
@@ -166,7 +172,7 @@ export class WorkerPool {
     const doneP = new Promise<FinishedProcess>((resolve, reject) => { done = { resolve, reject }; });
     doneP.catch(() => {}); // a caller that never awaits `done` must not crash the node on stop()
     this.pending.set(pid, { spawned, done });
-    this.post(worker, { type: 'spawn', module, options: { ...options, pid } });
+    this.post(worker, { type: 'spawn', module, options: { jPerFuel: this.init.jPerFuel, ...options, pid } });
     const spawnUs = await spawnedP;
     return { pid, spawnUs, done: doneP };
   }
@@ -184,16 +190,28 @@ export class WorkerPool {
   }
 
   /**
+   * Tells process `pid` it must die of `exit` (the kernel's apoptosis): its `maxwell_apoptosis`
+   * export, if any, runs first on at most `graceFuel`. Unlike kill, it does not interrupt a
+   * slice in progress: the notice is heard when the slice ends.
+   */
+  notifyDeath(pid: number, exit: ProcessExit, graceFuel: number): void {
+    const r = this.table.get(pid);
+    if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
+    if (r.state === 'dead') return;
+    this.post(r.worker, { type: 'kill', pid, exit, graceFuel });
+  }
+
+  /**
    * Slotted pools: lets process `pid` run for `fuel` more on its worker (a slot the kernel sold
    * it). When the grant is used up, onSlotEnd says how much fuel it really used.
    */
-  grant(pid: number, fuel: number): void {
+  grant(pid: number, fuel: number, view?: SlotView): void {
     assert(this.init.slotted, 'grants are for a slotted pool');
     const r = this.table.get(pid);
     if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
     if (!Number.isSafeInteger(fuel) || fuel <= 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a grant is a positive whole amount of fuel, not ${fuel}`);
     if (r.state === 'dead') return;
-    this.post(r.worker, { type: 'grant', pid, fuel });
+    this.post(r.worker, { type: 'grant', pid, fuel, ...(view === undefined ? {} : { view }) });
   }
 
   /** The worker a process lives on (processes do not move between workers). */

@@ -28,7 +28,7 @@ import { DEFAULT_COSTS, type CostTable } from '../energy/cost-table.js';
 import { FUEL_EXPORT, HOST_MODULE, MAX_WASM_PAGES, MEMORY_EXPORT, START_EXPORT, WASM_PAGE_BYTES } from './instrument.js';
 import type { CompiledModule } from './module.js';
 import { Capture, ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
-import { ABI_MODULE, abiImports } from './abi.js';
+import { ABI_ECANNOTPAY, ABI_MODULE, ABI_OK, APOPTOSIS_EXPORT, abiImports, type SlotView } from './abi.js';
 
 export type ExitReason = 'exit' | 'trap' | 'apoptosis' | 'killed' | 'invalid';
 
@@ -69,6 +69,11 @@ export interface SpawnOptions {
   /** Arguments for the entry (a benchmark kernel's parameters). */
   entryArgs?: readonly number[];
   costs?: CostTable;
+  /**
+   * Joules per fuel (the node's calibration): outside a kernel, `maxwell.balance` is the budget
+   * left at this rate and the base price. Default: the nominal model.
+   */
+  jPerFuel?: number;
   /** Host functions for imports declared with CompileOptions.extraImports (module → name → fn). */
   hostImports?: Record<string, Record<string, (...args: never[]) => unknown>>;
 }
@@ -131,7 +136,19 @@ export class Process {
   /** Called when a slice runs out; the scheduler decides. Defaults to suspending. */
   onSliceEnd: () => SliceDecision = () => 'suspend';
 
-  private readonly budgetFuel: number;
+  /** Lowered to fuelUsed + grace when the process is told to die (beginApoptosis). */
+  private budgetFuel: number;
+  private readonly jPerFuel: number;
+  /** The kernel's view for the slot now granted (abi.ts SlotView); null outside a kernel. */
+  private view: SlotView | null = null;
+  private viewStartFuel = 0;
+  /** µJ spent from the view on bonds and taxes during this slot. */
+  private viewSpentUj = 0;
+  /** What the process did during this slot, for the kernel to settle (takeSlotReport). */
+  private grownBytes = 0;
+  private discardedBytes = 0;
+  /** Set when the node told the process to die: the exit it dies with after its notice runs. */
+  private dying: ProcessExit | null = null;
   private readonly memoryLimitPages: number;
   private readonly reservePages: number;
   private readonly guestMaxPages: number;
@@ -141,6 +158,7 @@ export class Process {
   private readonly memory: WebAssembly.Memory;
   /** The exports still to run, in order: the start section (if any), then the entry. */
   private readonly calls: Array<{ name: string; args: readonly number[] }>;
+  private readonly signatures: CompiledModule['info']['exportSignatures'];
   /** The fuel granted for the slice now running (what the fuel global was set to). */
   private granted = 0;
   /** Fuel the guest asked for at the yield where it was suspended. */
@@ -158,6 +176,7 @@ export class Process {
   constructor(compiled: CompiledModule, options: SpawnOptions) {
     this.pid = options.pid;
     this.budgetFuel = options.budgetFuel;
+    this.jPerFuel = options.jPerFuel ?? 6e-11;
     this.bid = options.bid ?? 1;
     if (!(Number.isFinite(this.bid) && this.bid > 0)) {
       throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a bid must be a positive number of tokens per joule, not ${options.bid}`);
@@ -190,6 +209,7 @@ export class Process {
     if (!callable || (entry === '_start' && (entrySig.params.length > 0 || entrySig.results.length > 0))) {
       throw new MaxwellError(ErrorCode.EXPORT_MISSING, `the export '${entry}' has type (${entrySig.params.join(', ')}) -> (${entrySig.results.join(', ')}), which the node cannot call with ${args.length} number argument(s)`, { export: entry });
     }
+    this.signatures = compiled.info.exportSignatures;
     this.calls = [{ name: entry, args: options.entryArgs ?? [] }];
     if (compiled.info.hasStart) this.calls.unshift({ name: START_EXPORT, args: [] });
 
@@ -213,7 +233,15 @@ export class Process {
         stdout: this.stdout,
         stderr: this.stderr,
       }),
-      [ABI_MODULE]: abiImports({ ...ioCtx, log: (bytes) => { this.stderr.push(bytes); this.stderr.push(NEWLINE); } }),
+      [ABI_MODULE]: abiImports({
+        ...ioCtx,
+        log: (bytes) => { this.stderr.push(bytes); this.stderr.push(NEWLINE); },
+        setBid: (b) => { this.bid = b; },
+        balanceJ: () => this.balanceUj() / 1e6,
+        priceTokensPerJ: () => this.view?.priceTokensPerJ ?? 1,
+        discard: (ptr, len) => this.onDiscard(ptr, len),
+        guestBytes: () => this.memoryPages * WASM_PAGE_BYTES,
+      }),
     };
     let instance: WebAssembly.Instance;
     try {
@@ -292,7 +320,7 @@ export class Process {
         this.calls.shift();
         this.result = result;
         if (this.calls.length === 0) {
-          return this.die({ reason: 'exit', code: 0, errorCode: null, message: 'returned from its entry' });
+          return this.die(this.dying ?? { reason: 'exit', code: 0, errorCode: null, message: 'returned from its entry' });
         }
       }
     } catch (err) {
@@ -380,6 +408,67 @@ export class Process {
     }
   }
 
+  /**
+   * Starts a slot the kernel sold (slotted executors): what the ABI calls see until the next.
+   * Resets the slot's report.
+   */
+  setSlotView(view: SlotView): void {
+    this.view = view;
+    this.viewStartFuel = this.fuelUsed;
+    this.viewSpentUj = 0;
+  }
+
+  /** What the process did since the last report: its bid, memory grown and bytes discarded. */
+  takeSlotReport(): { bid: number; grownBytes: number; discardedBytes: number } {
+    const r = { bid: this.bid, grownBytes: this.grownBytes, discardedBytes: this.discardedBytes };
+    this.grownBytes = 0;
+    this.discardedBytes = 0;
+    return r;
+  }
+
+  /** What `maxwell.balance` says, in µJ: the slot's view less what the slot has spent so far. */
+  private balanceUj(): number {
+    if (this.view === null) return Math.max(0, this.budgetLeftFuel) * this.jPerFuel * 1e6;
+    const spent = (this.fuelUsedNow - this.viewStartFuel) * this.view.ujPerFuel + this.viewSpentUj;
+    return Math.max(0, this.view.balanceUj - spent);
+  }
+
+  /** maxwell.discard: zeroes the bytes (the erasure), after checking the tax can be paid. */
+  private onDiscard(ptr: number, len: number): number {
+    const taxUj = this.view === null ? 0 : Math.ceil(len * this.view.taxUjPerByte);
+    if (taxUj > 0 && this.balanceUj() < taxUj) return ABI_ECANNOTPAY;
+    this.chargeHost(this.costs.callHost + Math.ceil(len / 16) * this.costs.ioPer16Bytes);
+    new Uint8Array(this.memory.buffer, ptr, len).fill(0);
+    this.viewSpentUj += taxUj;
+    this.discardedBytes += len;
+    return ABI_OK;
+  }
+
+  /**
+   * The node tells the process it must die (it cannot pay): if it exports `maxwell_apoptosis`,
+   * that runs next, on at most `graceFuel`, instead of the rest of its program; then it dies of
+   * `exit` whatever the handler did. Returns false when there is no handler to run (the caller
+   * kills it at once). Only for a process that is not in a slice (ready or suspended).
+   */
+  beginApoptosis(exit: ProcessExit, graceFuel: number): boolean {
+    if (this.state === 'dead' || this.state === 'running' || this.dying !== null) return false;
+    const sig = this.exportSignature(APOPTOSIS_EXPORT);
+    if (graceFuel <= 0 || sig === undefined || sig.params.length > 0) return false;
+    this.dying = exit;
+    // The suspended stack (if any) is abandoned: its frames are in the save area, which the next
+    // suspension overwrites; the handler starts a fresh call.
+    this.calls.length = 0;
+    this.calls.push({ name: APOPTOSIS_EXPORT, args: [] });
+    this.state = 'ready';
+    this.pendingNeed = 0;
+    this.budgetFuel = this.fuelUsed + graceFuel;
+    return true;
+  }
+
+  private exportSignature(name: string): { params: readonly string[] } | undefined {
+    return typeof this.exports[name] === 'function' ? this.signatures[name] : undefined;
+  }
+
   /** Host-side charges (I/O, growth): applied before the work, refused beyond the budget. */
   private chargeHost(cost: number): void {
     assert(cost >= 0 && Number.isFinite(cost), `a host charge is a finite non-negative fuel amount, not ${cost}`);
@@ -405,12 +494,18 @@ export class Process {
         message: `memory.grow to ${newPages} pages (${(newPages * WASM_PAGE_BYTES) / 2 ** 20} MiB) is past the limit of ${this.memoryLimitPages} pages`,
       });
     }
+    // Under a kernel, growing posts an erasure bond (the tax on erasing the new memory later):
+    // a wallet that cannot post it gets Wasm's "no" (-1), which the guest must handle.
+    const bondUj = this.view === null ? 0 : Math.ceil(deltaPages * WASM_PAGE_BYTES * this.view.taxUjPerByte);
+    if (this.view !== null && this.balanceUj() < bondUj) return -1;
     this.chargeHost(this.costs.memoryGrowBase + this.costs.memoryGrowPerPage * deltaPages);
     try {
       this.memory.grow(deltaPages);
     } catch {
       return -1; // the host could not map the memory: Wasm's answer is -1
     }
+    this.viewSpentUj += bondUj;
+    this.grownBytes += deltaPages * WASM_PAGE_BYTES;
     // The old save area is now guest memory, which Wasm promises is zeroed; it may hold the
     // bytes of an earlier suspension.
     const exposedBytes = Math.min(deltaPages, this.reservePages) * WASM_PAGE_BYTES;
@@ -449,6 +544,9 @@ export class Process {
   }
 
   private die(exit: ProcessExit): SliceOutcome {
+    // A process told to die dies of that, however its death notice ended (returned, trapped,
+    // ran out of grace, called proc_exit).
+    if (this.dying !== null) exit = this.dying;
     if (this.state === 'running') {
       const left = this.fuel.value as number;
       this.fuelUsed += this.granted - left;

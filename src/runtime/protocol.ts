@@ -4,12 +4,14 @@
  */
 import type { CompiledModule } from './module.js';
 import type { ProcessExit, ProcessState, SpawnOptions } from './process.js';
+import type { SlotView } from './abi.js';
 
 export type ToWorker =
   | { type: 'spawn'; module: CompiledModule; options: SpawnOptions }
-  | { type: 'kill'; pid: number; exit: ProcessExit }
-  /** Slotted pools: let `pid` run for `fuel` more (a slot the kernel sold it). */
-  | { type: 'grant'; pid: number; fuel: number }
+  /** Ends a process; with graceFuel > 0, first runs its `maxwell_apoptosis` export on that much fuel (a death notice). */
+  | { type: 'kill'; pid: number; exit: ProcessExit; graceFuel?: number }
+  /** Slotted pools: let `pid` run for `fuel` more (a slot the kernel sold it), with what its ABI calls see. */
+  | { type: 'grant'; pid: number; fuel: number; view?: SlotView }
   | { type: 'stop' };
 
 export interface ProcessStats {
@@ -40,4 +42,18 @@ export type FromWorker =
   | { type: 'exit'; process: FinishedProcess }
   | { type: 'stats'; worker: number; processes: ProcessStats[] }
   /** Slotted pools: grants used up (or ended by a death), with the fuel each really used. */
-  | { type: 'slots'; worker: number; ends: { pid: number; fuelUsed: number; dead: boolean }[] };
+  | { type: 'slots'; worker: number; ends: SlotEnd[] };
+
+/** A grant used up (or ended by a death): what the process did on it, for the kernel to settle. */
+export interface SlotEnd {
+  pid: number;
+  /** Fuel the process used on this grant (may pass the grant by one refill). */
+  fuelUsed: number;
+  dead: boolean;
+  /** Its standing bid now (maxwell.bid may have changed it), tokens/J. */
+  bid: number;
+  /** Memory grown on this grant (bytes): the kernel posts the erasure bond. */
+  grownBytes: number;
+  /** Bytes erased by maxwell.discard on this grant: the kernel charges the tax. */
+  discardedBytes: number;
+}

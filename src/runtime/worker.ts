@@ -101,14 +101,15 @@ port.on('message', (msg: ToWorker) => {
     }
     case 'kill': {
       for (let i = 0; i < interrupt.length; i++) Atomics.compareExchange(interrupt, i, msg.pid, 0);
-      const death = executor.kill(msg.pid, msg.exit);
+      const death = (msg.graceFuel ?? 0) > 0 ? executor.notifyDeath(msg.pid, msg.exit, msg.graceFuel!) : executor.kill(msg.pid, msg.exit);
       sendSlotEnds();
       if (death) send({ type: 'exit', process: finished(death) });
+      wake(); // a death notice is a process to run
       return;
     }
     case 'grant': {
       // A grant for a process already dead (its exit is on its way) is dropped.
-      if (executor.grant(msg.pid, msg.fuel)) wake();
+      if (executor.grant(msg.pid, msg.fuel, msg.view)) wake();
       return;
     }
     case 'stop':

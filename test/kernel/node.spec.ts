@@ -41,22 +41,27 @@ describe('kernel node', () => {
       const rich = generateKey().raw;
       const poor = generateKey().raw;
       const worker = generateKey().raw;
-      // The looper can afford ~5·10^7 fuel (0.003 J at ~6e-11 J/fuel), the miner plenty; the poor wallet exists with 1 µJ.
+      // The looper can afford ~5·10^7 fuel (0.003 J at ~6e-11 J/fuel), the miner plenty; the poor
+      // wallet has 70 µJ: enough for the erasure bond of the looper's one page (66 µJ), not for a slot.
       const looperUj = Math.round(5e7 * cal.jPerFuel * 1e6);
       ledger.grant(rich, looperUj);
       ledger.grant(worker, 10_000_000);
-      ledger.grant(poor, 1);
+      ledger.grant(poor, 70);
+      const destitute = generateKey().raw;
+      ledger.grant(destitute, 1);
       node.start();
       const l = await node.spawn(looper, { agent: 'looper', wallet: rich, bid: 2, memoryLimitPages: 16 });
       const p = await node.spawn(looper, { agent: 'looper', wallet: poor, bid: 5, memoryLimitPages: 16 });
+      // A wallet that cannot post the bond for the module's memory is refused at the door.
+      await assert.rejects(node.spawn(looper, { agent: 'looper', wallet: destitute, bid: 5, memoryLimitPages: 16 }), { code: 'E_AMOUNT_INVALID' });
       const m = await node.spawn(miner, { agent: 'miner', wallet: worker, bid: 1, memoryLimitPages: 64, args: ['miner', '8'] });
       const [fl, fp, fm] = await Promise.all([l.done, p.done, m.done]);
       node.stop();
 
       assert.equal(fp.fuelUsed, 0, 'the unfunded process never ran');
-      assert.equal(fp.exit.reason, 'killed');
+      assert.equal(fp.exit.reason, 'apoptosis');
       assert.match(fp.exit.message, /apoptosis: cannot pay/);
-      assert.equal(fl.exit.reason, 'killed');
+      assert.equal(fl.exit.reason, 'apoptosis');
       assert.match(fl.exit.message, /apoptosis/);
       assert.ok(fl.fuelUsed > 1e7, `the funded looper ran (${fl.fuelUsed} fuel)`);
       assert.equal(fm.exit.reason, 'exit', fm.exit.message);
