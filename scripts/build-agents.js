@@ -6,7 +6,7 @@
 // Every agents/<name>/index.ts (except agents/lib/) becomes
 // agents/build/<name>.wasm: a WASI preview1 command module, optimised (-O3),
 // exporting `_start` and `memory`, importing only from
-// `wasi_snapshot_preview1`.
+// `wasi_snapshot_preview1` and Maxwell's ABI module `maxwell` (docs/abi.md).
 //
 // Every bench/kernels/<name>.ts becomes bench/build/<name>.wasm: optimised
 // (-O3), `--runtime stub`, `abort` compiled to `unreachable` (`--use abort=`),
@@ -32,6 +32,9 @@ export const ALLOWED_IMPORTS = new Set([
   'fd_write', 'fd_read', 'proc_exit', 'clock_time_get', 'clock_res_get', 'random_get',
   'args_sizes_get', 'args_get', 'environ_sizes_get', 'environ_get', 'sched_yield',
 ]);
+
+/** Maxwell's ABI (src/runtime/abi.ts ABI_FUNCTIONS). */
+export const ALLOWED_ABI_IMPORTS = new Set(['log', 'bid', 'balance', 'price', 'discard']);
 
 const agents = readdirSync(AGENTS)
   .filter((name) => name !== 'lib' && name !== 'build')
@@ -83,7 +86,7 @@ const jobs = [
 /** Problems with an agent's interface (empty if none). */
 function checkAgent(mod) {
   const bad = WebAssembly.Module.imports(mod)
-    .filter((i) => i.module !== 'wasi_snapshot_preview1' || !ALLOWED_IMPORTS.has(i.name) || i.kind !== 'function')
+    .filter((i) => i.kind !== 'function' || !(i.module === 'wasi_snapshot_preview1' ? ALLOWED_IMPORTS : i.module === 'maxwell' ? ALLOWED_ABI_IMPORTS : new Set()).has(i.name))
     .map((i) => `${i.module}.${i.name} (${i.kind})`);
   const exps = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   for (const e of ['_start', 'memory']) if (!exps.has(e)) bad.push(`missing export ${e}`);

@@ -7,11 +7,16 @@
 //                  incremental GC. Before a live array is dropped its contents
 //                  are checked (a corrupted heap aborts with exit 134).
 //
-// Output: churner: rounds=<R> allocated_bytes=<total> peak_pages=<memory.size>
+// Before a checked array is dropped it is erased with maxwell.discard (docs/abi.md),
+// which zeroes it and pays the node's entropy tax on its bytes: the churner is the
+// agent that erases the most, so it pays the most tax.
+//
+// Output: churner: rounds=<R> allocated_bytes=<total> discarded_bytes=<D> peak_pages=<memory.size>
 // (linear memory never shrinks, so memory.size at the end is the peak).
 
 import { println, eprintln, exit, getArgs, parseCount } from "../lib/wasi";
 import { XorShift32 } from "../lib/random";
+import { discard } from "../lib/maxwell";
 
 const SLOTS = 32;
 const DEFAULT_ROUNDS: i64 = 1000;
@@ -23,6 +28,7 @@ function churn(rounds: i64): void {
   const live = new Array<Uint8Array | null>(SLOTS);
   const tags = new StaticArray<u8>(SLOTS);
   let allocated: u64 = 0;
+  let discarded: u64 = 0;
   for (let r: i64 = 0; r < rounds; r++) {
     const slot = <i32>(rng.next() % <u32>SLOTS);
     const old = live[slot];
@@ -34,6 +40,7 @@ function churn(rounds: i64): void {
         if (old[i] != t) abort("churner: heap corruption");
       }
       if (old[n - 1] != t) abort("churner: heap corruption");
+      if (discard(old.dataStart, <usize>n) == 0) discarded += <u64>n;
     }
     const shift = 8 + rng.next() % 9; // 256 B .. 64 KiB
     const size = <i32>((1 << shift) + (rng.next() & ((1 << shift) - 1)));
@@ -47,6 +54,7 @@ function churn(rounds: i64): void {
   println(
     "churner: rounds=" + rounds.toString() +
     " allocated_bytes=" + allocated.toString() +
+    " discarded_bytes=" + discarded.toString() +
     " peak_pages=" + memory.size().toString(),
   );
 }

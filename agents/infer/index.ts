@@ -1,10 +1,17 @@
 // infer: the canonical useful workload — a quantized iris classifier.
 //
-//   infer [N] [NOISE]   answer N queries (default 1000). Query q classifies
+//   infer [N] [NOISE] [MAXPRICE]
+//                       answer N queries (default 1000). Query q classifies
 //                       held-out test sample q mod TEST_N; with NOISE > 0
 //                       (default 0) every feature is first perturbed by a
 //                       uniform integer in [-NOISE, NOISE] mm from a fixed-seed
 //                       xorshift PRNG (the label is kept).
+//                       With MAXPRICE (tokens/J, > 0) the agent manages its own
+//                       bid through Maxwell's ABI (docs/abi.md): it bids up to
+//                       MAXPRICE while its balance covers the rest of its work
+//                       at the rate it has been spending, and backs off to the
+//                       base price (1) when it does not, or when the node's
+//                       price is above MAXPRICE: it then waits for cheap power.
 //
 // Output: infer: queries=<N> correct=<c> accuracy=<pct>
 //
@@ -20,6 +27,7 @@
 
 import { println, eprintln, exit, getArgs, parseCount, percent2 } from "../lib/wasi";
 import { XorShift32 } from "../lib/random";
+import { balance, price, setBid, BASE_PRICE } from "../lib/maxwell";
 import {
   FEATURES, HIDDEN, CLASSES, IN_ZERO, W1, B1, M1, S1, W2, B2,
   TEST_N, TEST_X, TEST_Y,
@@ -101,10 +109,25 @@ export function test_count(): i32 {
 // A fixed seed: the run is deterministic.
 const rng = new XorShift32(0x2545f491);
 
-function run(queries: i64, noise: i32): void {
+/** Every PACE_QUERIES queries, an agent with a MAXPRICE sets its bid. */
+const PACE_QUERIES: i64 = 64;
+
+/** Sets the bid (µtokens/J) from the balance (µJ) and the price; returns the balance. */
+function pace(q: i64, queries: i64, maxPrice: i64, lastBalance: i64): i64 {
+  const b = balance();
+  // What the rest of the work will cost at the rate of the last PACE_QUERIES, plus a fifth.
+  const need = (lastBalance - b) * (queries - q) / PACE_QUERIES * 6 / 5;
+  // Urgent while it can afford to be and power is not dearer than it will pay.
+  setBid(q == 0 || b >= need ? (price() <= maxPrice ? maxPrice : BASE_PRICE) : BASE_PRICE);
+  return b;
+}
+
+function run(queries: i64, noise: i32, maxPrice: i64): void {
   let correct: i64 = 0;
   let s: i32 = 0;
+  let lastBalance: i64 = maxPrice > 0 ? balance() : 0;
   for (let q: i64 = 0; q < queries; q++) {
+    if (maxPrice > 0 && q % PACE_QUERIES == 0) lastBalance = pace(q, queries, maxPrice, lastBalance);
     loadSample(s);
     if (noise > 0) {
       const span = <u32>(2 * noise + 1);
@@ -141,4 +164,12 @@ if (args.length > 2) {
     exit(2);
   }
 }
-run(queries, <i32>noise);
+let maxPrice: i64 = 0;
+if (args.length > 3) {
+  maxPrice = parseCount(args[3]) * BASE_PRICE;
+  if (maxPrice <= 0) {
+    eprintln("infer: bad MAXPRICE '" + args[3] + "' (want a positive integer, tokens/J)");
+    exit(2);
+  }
+}
+run(queries, <i32>noise, maxPrice);

@@ -11,6 +11,14 @@ import { getArgs, parseCount, println } from "../lib/wasi";
 
 const CELL: usize = memory.data(16); // [0]: LCG state (u64), [8]: iteration count (u64)
 
+/**
+ * Maxwell's death notice (docs/abi.md): run on a small grace of fuel when the
+ * node kills the looper for not paying. Prints `looper: death notice after N iterations`.
+ */
+export function maxwell_apoptosis(): void {
+  println("looper: death notice after " + load<i64>(CELL + 8).toString() + " iterations");
+}
+
 const args = getArgs();
 const limit: i64 = args.length > 1 ? parseCount(args[1]) : -1;
 

@@ -8,6 +8,10 @@
 // PREFIX is the 14 ASCII bytes "maxwell-miner:"; the nonce is appended as
 // 8 bytes, big-endian. Output:
 //   miner: nonce=<n> hash=<hex> bits=<D> hashes=<count>
+//
+// On a Maxwell node, a miner that can no longer pay is sent a death notice
+// (its export maxwell_apoptosis runs on a small grace of fuel); it prints
+//   miner: death notice after <count> hashes, no nonce found
 
 import { println, eprintln, exit, getArgs, parseCount } from "../lib/wasi";
 import { sha256, leadingZeroBits, toHex } from "./sha256";
@@ -17,6 +21,13 @@ const DEFAULT_BITS: i64 = 16;
 const MAX_BITS: i64 = 64;
 
 const DIGEST: usize = memory.data(32);
+// Hashes so far, in memory so that the death notice can report them.
+const HASHES: usize = memory.data(8);
+
+/** Maxwell's death notice (docs/abi.md): say how far the search got. */
+export function maxwell_apoptosis(): void {
+  println("miner: death notice after " + load<u64>(HASHES).toString() + " hashes, no nonce found");
+}
 
 function selftest(): void {
   const msg = String.UTF8.encode("abc");
@@ -37,6 +48,7 @@ function mine(bits: i32): void {
     store<u64>(m + plen, bswap<u64>(nonce));
     sha256(m, msgLen, DIGEST);
     hashes++;
+    store<u64>(HASHES, hashes);
     if (leadingZeroBits(DIGEST) >= bits) break;
     nonce++;
   }

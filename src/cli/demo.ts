@@ -1,56 +1,87 @@
 /**
- * `maxwell demo` (what `npm start` runs): the sample agents on one embedded node.
- * Each runs as a metered process with an energy budget; the looper, which never stops, dies of
- * apoptosis when its budget is spent, while the useful agents finish on theirs.
+ * `maxwell demo` (what `npm start` runs): the sample agents on one node running the kernel loop
+ * (src/kernel): slots sold by auction, every joule charged to the agent's wallet in the ledger,
+ * rent every second, the entropy tax on erasure, death for those who cannot pay, and the node's
+ * reserve price held against its power cap.
  *
- * Every process is paid for through the node's ledger (./.maxwell/ledger.db): each agent has a
- * wallet (a key in .maxwell/wallets/), the treasury mints what the node's power cap has accrued
- * and grants each wallet its budget, and each process's energy is charged to its wallet at
- * 1 token/J when it ends, with a death entry saying how it ended. The scheduler that sells slots
- * by auction is the kernel's (a later issue); here every process runs.
+ * The cast: three `infer` agents with different urgencies (they bid up to 1, 2 and 4 tokens/J
+ * and pace their own bids through the ABI), funded to finish; a `churner`, which erases every
+ * array it drops and so pays the most tax; and two useless agents funded for a while: a `looper`
+ * and a `miner` hunting a nonce it will never find. A user must see the useless ones die of
+ * apoptosis when their money runs out, the infer agents finish, the node stay under its cap, and
+ * the ledger verify.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileModule, readModuleFile } from '../runtime/module.js';
-import { WorkerPool } from '../runtime/pool.js';
-import { fuelToJoules, joulesToFuel, loadCalibration } from '../energy/calibration.js';
-import { positiveInteger, usage } from './args.js';
-import type { FinishedProcess } from '../runtime/protocol.js';
-import { WASM_PAGE_BYTES } from '../runtime/instrument.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
-import { generateKey, loadKey, saveNewKey, formatUj } from '../ledger/keys.js';
-import { openNodeLedger, walletKeyPath } from '../ledger/node-files.js';
-import { UJ_PER_J, PRICE_UNIT, type DeathReasonName } from '../ledger/format.js';
-import type { Ledger } from '../ledger/ledger.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { readModuleFile, compileModule } from '../runtime/module.js';
+import { positiveInteger, positiveNumber, usage } from './args.js';
+import { generateKey, loadKey, saveNewKey, signWith } from '../ledger/keys.js';
+import { ledgerPath, walletKeyPath } from '../ledger/node-files.js';
+import { transferMessage, UJ_PER_J } from '../ledger/format.js';
+import { SqliteStore } from '../ledger/sqlite-store.js';
+import { verifyLedger } from '../ledger/verify.js';
+import { NodeHost, type ProcessView } from '../kernel/host.js';
+import { DEFAULT_KERNEL_CONFIG } from '../kernel/config.js';
+import { NodePowerModel } from '../energy/power-model.js';
+import { availableParallelism } from 'node:os';
 
-export const summary = 'run the sample agents (infer, miner, churner, looper) on one node and show what each did and spent';
+export const summary = 'run the sample agents on one node: an auction for every slot, rent, tax, apoptosis, a power cap, a ledger';
 
-const HELP = `usage: maxwell demo [--workers K] [--json] [--state DIR]
+const HELP = `usage: maxwell demo [--duration S] [--power-cap W] [--workers K] [--json] [--state DIR]
 
-Runs the sample agents from agents/build/ (built by \`npm run build\`) as metered processes on an
-embedded node with K workers (default: the number of cores), and prints what each did and spent.
-Energy is estimated by the node's model (measured only where the node has RAPL, hwmon or NVML).
-Each agent pays for its energy from its wallet in the node's ledger (DIR/ledger.db, default
-./.maxwell): check it with \`maxwell ledger verify\`, bill an agent with \`maxwell receipt get demo-infer\`.`;
+Starts a node (the kernel loop on K workers, default: the number of cores) with the sample
+agents from agents/build/ (built by \`npm run build\`): three infer agents with different
+urgencies, a churner, a looper and a miner. Each pays for every joule from its own wallet in the
+node's ledger (DIR/ledger.db, default ./.maxwell), plus rent and the entropy tax; those that
+cannot pay are told to die (apoptosis). A live table shows each process; a summary follows.
+
+options:
+  --duration S    stop after S seconds even if agents are still running (default 60)
+  --power-cap W   the node's power budget (default: 85% of its modelled peak, so that the cap
+                  binds and the reserve price has to work)
+  --workers K     worker threads (default: the number of cores)
+  --json          no table: one JSON object at the end, for scripts
+  --state DIR     the node's state directory (default ./.maxwell)
+  -h, --help      this help
+
+Energy and power are estimated by the node's model (calibrated by \`maxwell calibrate\`, else
+nominal): this machine has no power sensor the node can read. Check the ledger afterwards with
+\`maxwell ledger verify\`; bill an agent with \`maxwell receipt get demo-infer-urgent\`.`;
 
 const AGENTS_DIR = fileURLToPath(new URL('../../../agents/build/', import.meta.url));
 
-interface AgentSpec { name: string; args: string[]; budgetJ: number; copies: number }
+interface Cast {
+  /** The wallet's name (STATE/wallets/NAME.pem). */
+  wallet: string;
+  agent: 'infer' | 'looper' | 'miner' | 'churner';
+  args: string[];
+  bid: number;
+  /** The wallet is topped up (or trimmed) to this before the run (J). */
+  budgetJ: number;
+}
 
-const AGENTS: AgentSpec[] = [
-  { name: 'infer', args: ['5000'], budgetJ: 5, copies: 2 },
-  { name: 'miner', args: ['18'], budgetJ: 5, copies: 2 },
-  { name: 'churner', args: ['2000'], budgetJ: 5, copies: 2 },
-  // The looper never finishes: it is there to be starved. A small budget shows apoptosis.
-  { name: 'looper', args: [], budgetJ: 0.2, copies: 2 },
+// Budgets sized for the nominal model (about 7 J per core-second at the base price): an infer job
+// is about a core-second, well within its budget even at its top bid; the looper and the miner
+// burn theirs in about a core-second at their bids.
+const CAST: Cast[] = [
+  { wallet: 'demo-infer-urgent', agent: 'infer', args: ['5000000', '0', '4'], bid: 4, budgetJ: 20 },
+  { wallet: 'demo-infer', agent: 'infer', args: ['5000000', '0', '2'], bid: 2, budgetJ: 20 },
+  { wallet: 'demo-infer-patient', agent: 'infer', args: ['5000000', '0', '1'], bid: 1, budgetJ: 20 },
+  { wallet: 'demo-churner', agent: 'churner', args: ['30000'], bid: 1.5, budgetJ: 4 },
+  { wallet: 'demo-looper', agent: 'looper', args: [], bid: 2, budgetJ: 8 },
+  { wallet: 'demo-miner', agent: 'miner', args: ['60'], bid: 3, budgetJ: 10 },
 ];
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = usage(() => parseArgs({
     args: argv,
     options: {
+      duration: { type: 'string' },
+      'power-cap': { type: 'string' },
       workers: { type: 'string' },
       json: { type: 'boolean', default: false },
       state: { type: 'string', default: '.maxwell' },
@@ -61,130 +92,183 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const calibration = await loadCalibration(values.state);
-  const ledger = openNodeLedger({ stateDir: values.state });
-  const wallets = new Map<string, Buffer>();
-  try {
-    await fund(ledger, values.state, wallets, values.json ? () => {} : (s) => console.log(s));
-  } catch (err) {
-    ledger.close();
-    throw err;
-  }
-  const pool = new WorkerPool({
-    jPerFuel: calibration.jPerFuel,
-    ...(values.workers === undefined ? {} : { workers: positiveInteger('workers', values.workers, 1) }),
-  });
+  const durationS = positiveNumber('duration', values.duration, 60);
+  if (durationS > 3600) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--duration is at most 3600 s');
+  const workers = values.workers === undefined ? availableParallelism() : positiveInteger('workers', values.workers, 1);
+  const model = NodePowerModel.forCores(workers);
+  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.round(0.85 * model.maxPowerW * 10) / 10);
+  const say = values.json ? () => {} : (s: string) => console.log(s);
+
+  const host = await NodeHost.open({ stateDir: values.state, workers, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
+  const views: ProcessView[] = [];
+  let avgPowerW = 0;
+  let interrupted = false;
+  const onSignal = () => { interrupted = true; };
+  process.once('SIGINT', onSignal);
   const started = performance.now();
-  if (!values.json) {
-    console.log(`maxwell demo: ${AGENTS.reduce((n, a) => n + a.copies, 0)} processes on one node, ${pool.size} worker(s); energy model: ${calibration.basis === 'calibrated' ? `calibrated ${calibration.measuredAt}` : 'nominal (run `maxwell calibrate` to measure this machine)'}`);
-  }
-  await pool.start();
-  const rows: Array<{ agent: string; f: FinishedProcess; budgetJ: number }> = [];
   try {
-    const runs: Promise<void>[] = [];
-    for (const a of AGENTS) {
-      const compiled = await compileModule(await readModuleFile(join(AGENTS_DIR, `${a.name}.wasm`)), { cacheDir: join(values.state, 'cache') });
-      for (let i = 0; i < a.copies; i++) {
-        const p = await pool.spawn(compiled, {
-          budgetFuel: joulesToFuel(a.budgetJ, calibration),
-          memoryLimitPages: (64 * 2 ** 20) / WASM_PAGE_BYTES,
-          args: [a.name, ...a.args],
-        });
-        runs.push(p.done.then((f) => { rows.push({ agent: a.name, f, budgetJ: a.budgetJ }); }));
-      }
+    if (host.lost.length > 0) say(`the node stopped last time with ${host.lost.length} process(es) alive: recorded as lost (${host.lost.map((p) => `${p.pid} ${p.agent}`).join(', ')})`);
+    say(`maxwell demo: ${CAST.length} agents on one node, ${workers} worker(s), power cap ${powerCapW} W (the model's peak is ${model.maxPowerW.toFixed(1)} W, idle ${model.idlePowerW.toFixed(1)} W); energy: ${host.calibration.basis === 'calibrated' ? `calibrated ${host.calibration.measuredAt}` : 'nominal model (run `maxwell calibrate` to measure this machine)'}, estimated`);
+    const wallets = await fund(host, values.state, say);
+    const modules = new Map<string, Awaited<ReturnType<typeof compileModule>>>();
+    for (const c of CAST) {
+      if (!modules.has(c.agent)) modules.set(c.agent, await compileModule(await readModuleFile(join(AGENTS_DIR, `${c.agent}.wasm`)), { cacheDir: join(values.state, 'cache') }));
     }
-    await Promise.all(runs);
+    const pids: number[] = [];
+    for (const c of CAST) {
+      const v = await host.submit({ module: modules.get(c.agent)!, agent: c.agent, wallet: wallets.get(c.wallet)!, bid: c.bid, memoryMiB: 64, args: [c.agent, ...c.args] });
+      pids.push(v.pid);
+    }
+    const table = new LiveTable(!values.json && process.stdout.isTTY === true);
+    const deadline = performance.now() + durationS * 1000;
+    for (;;) {
+      const now = pids.map((pid) => host.inspect(pid));
+      const live = now.filter((v) => v.state !== 'dead').length;
+      const elapsedS = (performance.now() - started) / 1000;
+      if (!values.json) table.show(now, `${elapsedS.toFixed(1)} s of at most ${durationS} s · price ${host.node.reservePrice.toFixed(2)} tokens/J · power ${lastPower(host).toFixed(1)} W (est.), cap ${powerCapW} W · ${live} of ${pids.length} alive`);
+      if (live === 0 || interrupted || performance.now() >= deadline) break;
+      await sleep(values.json ? 100 : 250);
+    }
+    const leftAlive = pids.filter((pid) => host.inspect(pid).state !== 'dead');
+    if (leftAlive.length > 0) say(`${interrupted ? 'interrupted' : `${durationS} s are up`}: stopping ${leftAlive.length} process(es) still alive (${leftAlive.join(', ')})`);
+    for (const pid of leftAlive) host.kill(pid);
+    const waitUntil = performance.now() + 3_000;
+    while (pids.some((pid) => host.inspect(pid).state !== 'dead') && performance.now() < waitUntil) await sleep(20);
+    for (const pid of pids) views.push(host.inspect(pid));
   } finally {
-    await pool.stop();
+    process.off('SIGINT', onSignal);
+    avgPowerW = host.node.avgPowerW;
+    await host.close();
   }
-  // Each process pays for what it used (rounded up to the µJ), and its end is recorded.
-  const paid = new Map<number, string>();
+  const wallS = (performance.now() - started) / 1000;
+  // What was written, checked the way `maxwell ledger verify` checks it.
+  const db = ledgerPath(values.state);
+  const store = new SqliteStore(db, { readonly: true });
+  let verified: boolean;
+  let verifyProblem: string | undefined;
   try {
-    for (const { agent, f } of rows) {
-      const wallet = wallets.get(agent)!;
-      const energyUj = Math.max(1, Math.ceil(fuelToJoules(f.fuelUsed, calibration).energyJ * UJ_PER_J));
-      const r = ledger.charge({ wallet, pid: f.pid, fuel: f.fuelUsed, energyUj, priceUtPerJ: PRICE_UNIT, basis: 'estimated' });
-      paid.set(f.pid, r.kind === 'ok' ? `paid ${formatUj(r.amountUj)}` : `could not pay ${formatUj(r.needUj)}`);
-      ledger.death({ wallet, pid: f.pid, reason: deathReason(f), amountUj: 0 });
-    }
+    const v = verifyLedger(store);
+    verified = v.ok;
+    verifyProblem = v.problem?.message;
   } finally {
-    ledger.close(); // seals: everything above is durable when this returns
+    store.close();
   }
-  rows.sort((x, y) => x.f.pid - y.f.pid);
-  const wallMs = performance.now() - started;
+  const rows = views.map((v, i) => ({ v, cast: CAST[i]! }));
   if (values.json) {
     console.log(JSON.stringify({
-      workers: pool.size,
-      energy_basis: calibration.basis,
-      wall_ms: wallMs,
-      processes: rows.map(({ agent, f, budgetJ }) => ({
-        pid: f.pid, agent, exit: f.exit, fuel: f.fuelUsed, energy_j: fuelToJoules(f.fuelUsed, calibration).energyJ,
-        energy_source: 'estimated', budget_j: budgetJ, wall_ms: f.wallMs, run_ms: f.runMs, switches: f.switches, stdout: f.stdout.trim(),
-        wallet: wallets.get(agent)!.toString('hex'), ledger: paid.get(f.pid),
+      processes: rows.map(({ v, cast }) => ({
+        pid: v.pid, agent: v.agent, wallet_name: cast.wallet, bid: cast.bid,
+        exit: v.exit === null ? null : { reason: v.exit.reason, code: v.exit.code, error_code: v.exit.errorCode, message: v.exit.message },
+        energy_j: v.energyJ, energy_source: v.energySource, rent_j: v.rentJ, tax_j: v.taxJ, charged_j: v.chargedJ, rewarded_j: 0,
+        memory_bytes: v.memoryBytes, stdout: (v.stdout ?? '').trim(),
       })),
-      ledger: { path: `${values.state}/ledger.db`, entries: ledger.size, epoch: ledger.lastEpoch?.epoch ?? null },
+      power_cap_w: powerCapW,
+      avg_power_w: avgPowerW,
+      power_source: 'estimated',
+      wall_s: wallS,
+      ledger_db: db,
+      ledger_verified: verified,
+      ...(verifyProblem === undefined ? {} : { ledger_problem: verifyProblem }),
     }, null, 2));
-    return 0;
+    return verified ? 0 : 1;
   }
-  const header = ['pid', 'agent', 'exit', 'fuel', 'energy J (est.)', 'budget J', 'run ms', 'switches', 'ledger', 'output'];
-  const table = rows.map(({ agent, f, budgetJ }) => [
-    String(f.pid), agent,
-    f.exit.reason === 'exit' ? `exit ${f.exit.code}` : `${f.exit.reason} (${f.exit.errorCode})`,
-    f.fuelUsed.toLocaleString('en-US'),
-    fuelToJoules(f.fuelUsed, calibration).energyJ.toFixed(4),
-    budgetJ.toString(),
-    f.runMs.toFixed(1),
-    String(f.switches),
-    paid.get(f.pid) ?? '',
-    (f.stdout.trim().split('\n').pop() ?? '').slice(0, 70),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  console.log(line(header));
-  for (const r of table) console.log(line(r));
-  const totalJ = rows.reduce((s, r) => s + fuelToJoules(r.f.fuelUsed, calibration).energyJ, 0);
-  console.log(`total: ${totalJ.toFixed(3)} J estimated over ${(wallMs / 1000).toFixed(2)} s measured wall time; run ms is each process's measured share of its worker`);
-  console.log(`ledger: ${ledger.size} entries, durable through epoch ${ledger.lastEpoch?.epoch} in ${values.state}/ledger.db; balances: ${[...wallets].map(([a, w]) => `${a} ${formatUj(ledger.balanceOf(w) ?? 0)} J`).join(', ')}`);
-  console.log(`check it: maxwell ledger verify; bill an agent: maxwell receipt get demo-infer --out bill.json && maxwell receipt verify bill.json --key ${ledger.nodeWallet.toString('hex')}`);
-  return 0;
+  console.log('');
+  for (const { v, cast } of rows) {
+    const out = (v.stdout ?? '').trim().split('\n').pop() ?? '';
+    console.log(`${String(v.pid).padStart(4)} ${cast.wallet.padEnd(19)} ${describeExit(v).padEnd(38)} paid ${(v.chargedJ + v.rentJ + v.taxJ).toFixed(4)} J (charges ${v.chargedJ.toFixed(4)}, rent ${v.rentJ.toFixed(4)}, tax ${v.taxJ.toFixed(4)})${out ? `  ${out.slice(0, 80)}` : ''}`);
+  }
+  console.log(`power: ${avgPowerW.toFixed(1)} W on average (estimated by the model) against a cap of ${powerCapW} W: ${avgPowerW <= powerCapW ? 'under the cap' : 'OVER the cap'}; ${wallS.toFixed(1)} s`);
+  console.log(`ledger: ${db} ${verified ? 'verifies' : `DOES NOT VERIFY: ${verifyProblem}`} (every charge, rent, tax and death above is a signed entry); check it yourself: maxwell ledger verify --state ${values.state}`);
+  return verified ? 0 : 1;
 }
 
-function deathReason(f: FinishedProcess): DeathReasonName {
-  switch (f.exit.reason) {
-    case 'exit': return 'exited';
-    case 'apoptosis': return 'cannot_pay_charge';
-    case 'killed': return 'killed';
-    default: return 'trapped';
+function describeExit(v: ProcessView): string {
+  if (v.exit === null) return v.state;
+  if (v.exit.reason === 'exit') return `finished (exit ${v.exit.code})`;
+  if (v.exit.reason === 'apoptosis') return `died: ${v.exit.message}`;
+  return `${v.exit.reason}: ${v.exit.message}`.slice(0, 38);
+}
+
+function lastPower(host: NodeHost): number {
+  const h = host.priceHistory();
+  return h.length === 0 ? 0 : h[h.length - 1]!.powerW;
+}
+
+/**
+ * The live table: on a terminal, redrawn in place; otherwise a line of progress every few
+ * seconds (a log file should not fill with tables).
+ */
+class LiveTable {
+  private drawn = 0;
+  private lastPrintMs = -Infinity;
+  private readonly lastEnergy = new Map<number, { j: number; t: number; w: number }>();
+  constructor(private readonly tty: boolean) {}
+
+  show(views: ProcessView[], progress: string): void {
+    const t = performance.now();
+    const header = ['pid', 'agent', 'state', 'bid', 'balance J', 'energy J', 'rent J', 'tax J', 'price', 'power W'];
+    const rows = views.map((v) => {
+      const last = this.lastEnergy.get(v.pid);
+      // The process's power: its energy over the last redraw (estimated, like the energy).
+      const w = last === undefined || t - last.t < 200 ? last?.w ?? 0 : ((v.energyJ - last.j) * 1000) / (t - last.t);
+      if (last === undefined || t - last.t >= 200) this.lastEnergy.set(v.pid, { j: v.energyJ, t, w });
+      return [
+        String(v.pid), v.agent, v.exit === null ? v.state : v.exit.reason === 'exit' ? 'finished' : v.exit.reason,
+        v.bid.toFixed(2), v.balanceJ.toFixed(4), v.energyJ.toFixed(4), v.rentJ.toFixed(4), v.taxJ.toFixed(4),
+        v.priceTokensPerJ.toFixed(2), v.exit === null ? w.toFixed(2) : '-',
+      ];
+    });
+    if (!this.tty) {
+      if (t - this.lastPrintMs < 5_000) return;
+      this.lastPrintMs = t;
+      console.log(progress);
+      return;
+    }
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    const text = [line(header), ...rows.map(line), progress];
+    if (this.drawn > 0) process.stdout.write(`\x1b[${this.drawn}F`);
+    process.stdout.write(text.map((l) => `${l}\x1b[K`).join('\n') + '\n');
+    this.drawn = text.length;
   }
 }
 
 /**
- * Gives each agent a wallet (created once, kept in DIR/wallets/demo-NAME.pem) and grants it its
- * budgets from the treasury, minting what the power cap accrues first. A new ledger has accrued
- * nothing: the treasury waits for the cap (100 J/s at the default 100 W) rather than mint from
- * nothing.
+ * Gives each cast member its wallet (made once, kept in STATE/wallets/NAME.pem) holding exactly
+ * its budget: topped up from the treasury (which mints what the power cap has accrued, waiting
+ * for it if need be), or trimmed back to the treasury by a transfer the wallet signs, so that every
+ * run starts from the same balances.
  */
-async function fund(ledger: Ledger, stateDir: string, wallets: Map<string, Buffer>, say: (s: string) => void): Promise<void> {
-  let needUj = 0;
-  for (const a of AGENTS) {
-    const path = walletKeyPath(stateDir, `demo-${a.name}`);
-    if (!existsSync(path)) saveNewKey(path, generateKey());
-    wallets.set(a.name, loadKey(path).raw);
-    needUj += Math.ceil(a.budgetJ * a.copies * 1.05 * UJ_PER_J);
-  }
-  const deadline = Date.now() + 60_000;
+async function fund(host: NodeHost, stateDir: string, say: (s: string) => void): Promise<Map<string, Buffer>> {
+  const ledger = host.ledger;
+  const wallets = new Map<string, Buffer>();
   let waited = false;
-  for (;;) {
-    ledger.mint();
-    if ((ledger.balanceOf(ledger.nodeWallet) ?? 0) >= needUj) break;
-    if (Date.now() > deadline) throw new Error('the treasury did not accrue the agents\' budgets within a minute');
-    if (!waited) say(`the treasury is waiting for the power cap (${ledger.powerCapW} W) to accrue ${formatUj(needUj)} J for the agents' budgets…`);
-    waited = true;
-    await sleep(50);
-  }
-  for (const a of AGENTS) {
-    const r = ledger.grant(wallets.get(a.name)!, Math.ceil(a.budgetJ * a.copies * 1.05 * UJ_PER_J));
-    if (r.kind !== 'ok') throw new Error(`granting ${a.name}'s budget failed: ${r.kind}`);
+  for (const c of CAST) {
+    const path = walletKeyPath(stateDir, c.wallet);
+    if (!existsSync(path)) saveNewKey(path, generateKey());
+    const key = loadKey(path);
+    wallets.set(c.wallet, key.raw);
+    const targetUj = Math.round(c.budgetJ * UJ_PER_J);
+    const haveUj = ledger.balanceOf(key.raw) ?? 0;
+    if (haveUj > targetUj) {
+      const amountUj = haveUj - targetUj;
+      const nonce = ledger.nextNonce(key.raw);
+      const r = ledger.transfer({ from: key.raw, to: ledger.nodeWallet, amountUj, nonce, signature: signWith(key, transferMessage(ledger.nodeWallet, key.raw, ledger.nodeWallet, amountUj, nonce)) });
+      if (r.kind !== 'ok') throw new Error(`trimming ${c.wallet} failed: ${r.kind}`);
+      continue;
+    }
+    if (haveUj === targetUj) continue;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      ledger.mint();
+      if ((ledger.balanceOf(ledger.nodeWallet) ?? 0) >= targetUj - haveUj) break;
+      if (Date.now() > deadline) throw new Error(`the treasury did not accrue ${c.wallet}'s budget within a minute`);
+      if (!waited) say(`the treasury is waiting for the power cap (${ledger.powerCapW} W) to accrue the agents' budgets…`);
+      waited = true;
+      await sleep(50);
+    }
+    host.fund(key.raw, (targetUj - haveUj) / UJ_PER_J);
   }
   ledger.seal();
+  return wallets;
 }

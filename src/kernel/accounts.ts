@@ -44,6 +44,8 @@ export interface Account {
   chargedUj: number;
   rentUj: number;
   taxUj: number;
+  /** The price of its last slot (µtokens/J); 0 before its first. */
+  lastPriceUtPerJ: number;
   /** Why the process must die, once it must. */
   dueToDie: DeathReasonName | null;
   dead: boolean;
@@ -76,7 +78,7 @@ export class Accounts {
     if (this.ledger.balanceOf(wallet) === undefined) throw new MaxwellError(ErrorCode.WALLET_UNKNOWN, `the wallet ${wallet.toString('hex')} has never been funded`);
     const a: Account = {
       pid, wallet, walletHex: wallet.toString('hex'), memoryBytes: 0, bondUj: 0, lastRentMs: nowMs,
-      energyUj: 0, chargedUj: 0, rentUj: 0, taxUj: 0, dueToDie: null, dead: false,
+      energyUj: 0, chargedUj: 0, rentUj: 0, taxUj: 0, lastPriceUtPerJ: 0, dueToDie: null, dead: false,
     };
     this.accounts.set(pid, a);
     return a;
@@ -89,6 +91,7 @@ export class Accounts {
   chargeSlice(pid: number, fuel: number, energyUj: number, priceUtPerJ: number, basis: BasisName): boolean {
     const a = this.live(pid);
     a.energyUj += energyUj;
+    a.lastPriceUtPerJ = priceUtPerJ;
     if (energyUj === 0 || priceUtPerJ === 0) return true;
     if (this.availableUj(a.wallet) < Math.ceil((energyUj * priceUtPerJ) / 1e6)) return this.doom(a, 'cannot_pay_charge');
     const r = this.ledger.charge({ wallet: a.wallet, pid, fuel, energyUj, priceUtPerJ, basis });

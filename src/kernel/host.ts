@@ -43,6 +43,8 @@ export interface ProcessView {
   wallet: string;
   state: 'waiting' | 'running' | 'dying' | 'dead';
   bid: number;
+  /** The price its last slot cleared at (tokens/J); 0 before its first slot. */
+  priceTokensPerJ: number;
   /** The wallet's balance not held by bonds (J of tokens). */
   balanceJ: number;
   /** Energy used (estimated by the calibrated model). */
@@ -264,6 +266,7 @@ export class NodeHost {
       wallet: a.walletHex,
       state: exit !== null ? 'dead' : a.dueToDie !== null ? 'dying' : r?.state === 'running' ? 'running' : 'waiting',
       bid: p.bid,
+      priceTokensPerJ: a.lastPriceUtPerJ / 1e6,
       balanceJ: this.node.accounts.availableUj(a.wallet) / UJ_PER_J,
       energyJ: a.energyUj / UJ_PER_J,
       energySource: 'estimated',

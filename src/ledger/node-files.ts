@@ -75,7 +75,10 @@ export function openNodeLedger(o: OpenOptions = {}): Ledger {
   const key = nodeKey(stateDir);
   const store = new SqliteStore(o.db ?? ledgerPath(stateDir));
   try {
-    return Ledger.open({ store, nodeKey: key, powerCapW: o.powerCapW ?? DEFAULT_POWER_CAP_W, ...(o.now ? { now: o.now } : {}) });
+    // A new ledger's maximum cap is at least the default, so that a node first run under a lower
+    // cap (the demo's) can later run at the default.
+    const powerCapW = o.powerCapW ?? DEFAULT_POWER_CAP_W;
+    return Ledger.open({ store, nodeKey: key, powerCapW, maxPowerCapW: Math.max(powerCapW, DEFAULT_POWER_CAP_W), ...(o.now ? { now: o.now } : {}) });
   } catch (err) {
     store.close();
     throw err;

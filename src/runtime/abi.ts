@@ -2,11 +2,14 @@
  * The process ABI: the `maxwell` import module a guest uses to talk to its node. docs/abi.md
  * holds the contract; agents/lib/maxwell.ts is the AssemblyScript binding.
  *
- *   log(ptr, len) -> i32          a UTF-8 line for the operator
- *   bid(tokens_per_j: f64) -> i32 sets the process's standing bid for slots
- *   balance() -> f64              what the process's wallet can still spend, in J (tokens)
- *   price() -> f64                the node's reserve price now, tokens/J (a slot costs at least this)
- *   discard(ptr, len) -> i32      erases (zeroes) bytes of memory, paying the entropy tax
+ *   log(ptr, len) -> i32             a UTF-8 line for the operator
+ *   bid(price_ut_per_j: i64) -> i32  sets the process's standing bid for slots
+ *   balance() -> i64                 what the process's wallet can still spend, µJ of tokens
+ *   price() -> i64                   the node's reserve price now, µtokens/J (no slot sells for less)
+ *   discard(ptr, len) -> i32         erases (zeroes) bytes of memory, paying the entropy tax
+ *
+ * Amounts are integers in the ledger's units (1 token = 1 J = 10^6 µJ; a price of 10^6 µtokens/J
+ * is the base price of 1 token/J), so that a guest needs no floating point to budget exactly.
  *
  * and the guest may export `maxwell_apoptosis: () -> ()`, its death notice: run on a small grace
  * of fuel when the node kills it for not paying.
@@ -31,8 +34,10 @@ export const ABI_EINVAL = 28;
 /** The wallet cannot pay for the operation (outside WASI's errno range on purpose). */
 export const ABI_ECANNOTPAY = 1024;
 
-/** The most a bid may be (tokens/J): the market's price range. */
-export const ABI_MAX_BID = 1e9;
+/** The most a bid may be (µtokens/J): 10^9 tokens/J, the market's price range. */
+export const ABI_MAX_BID_UT_PER_J = 10n ** 15n;
+/** µtokens per token. */
+const UT = 1e6;
 
 /** What a process's ABI calls see during one slot the kernel sold it. */
 export interface SlotView {
@@ -52,7 +57,7 @@ export interface AbiContext {
   log(bytes: Uint8Array): void;
   chargeIo(bytes: number): void;
   setBid(tokensPerJ: number): void;
-  balanceJ(): number;
+  balanceUj(): number;
   priceTokensPerJ(): number;
   /** Erases [ptr, ptr + len) of guest memory (bounds already checked); returns an ABI code. */
   discard(ptr: number, len: number): number;
@@ -60,7 +65,7 @@ export interface AbiContext {
   guestBytes(): number;
 }
 
-export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) => number | void> {
+export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) => number | bigint | void> {
   return {
     /** log(ptr, len): a UTF-8 line for the operator; returns 0, or 21 (EFAULT) for a bad range. */
     log: (ptr: number, len: number) => {
@@ -73,13 +78,14 @@ export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) =
       ctx.log(bytes);
       return ABI_OK;
     },
-    bid: (tokensPerJ: number) => {
-      if (!(Number.isFinite(tokensPerJ) && tokensPerJ > 0 && tokensPerJ <= ABI_MAX_BID)) return ABI_EINVAL;
-      ctx.setBid(tokensPerJ);
+    // i64 crosses as a BigInt.
+    bid: (priceUtPerJ: bigint) => {
+      if (priceUtPerJ <= 0n || priceUtPerJ > ABI_MAX_BID_UT_PER_J) return ABI_EINVAL;
+      ctx.setBid(Number(priceUtPerJ) / UT);
       return ABI_OK;
     },
-    balance: () => ctx.balanceJ(),
-    price: () => ctx.priceTokensPerJ(),
+    balance: () => BigInt(Math.floor(Math.min(ctx.balanceUj(), Number.MAX_SAFE_INTEGER))),
+    price: () => BigInt(Math.ceil(ctx.priceTokensPerJ() * UT)),
     discard: (ptr: number, len: number) => {
       ptr >>>= 0;
       len >>>= 0;

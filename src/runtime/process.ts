@@ -237,7 +237,7 @@ export class Process {
         ...ioCtx,
         log: (bytes) => { this.stderr.push(bytes); this.stderr.push(NEWLINE); },
         setBid: (b) => { this.bid = b; },
-        balanceJ: () => this.balanceUj() / 1e6,
+        balanceUj: () => this.balanceUj(),
         priceTokensPerJ: () => this.view?.priceTokensPerJ ?? 1,
         discard: (ptr, len) => this.onDiscard(ptr, len),
         guestBytes: () => this.memoryPages * WASM_PAGE_BYTES,
@@ -449,9 +449,11 @@ export class Process {
    * that runs next, on at most `graceFuel`, instead of the rest of its program; then it dies of
    * `exit` whatever the handler did. Returns false when there is no handler to run (the caller
    * kills it at once). Only for a process that is not in a slice (ready or suspended).
+   * A process that never ran gets no notice: its entry (a WASI command's _start) is what
+   * initialises its runtime, and a handler called before it would run on uninitialised state.
    */
   beginApoptosis(exit: ProcessExit, graceFuel: number): boolean {
-    if (this.state === 'dead' || this.state === 'running' || this.dying !== null) return false;
+    if (this.state === 'dead' || this.state === 'running' || this.dying !== null || this.fuelUsed === 0) return false;
     const sig = this.exportSignature(APOPTOSIS_EXPORT);
     if (graceFuel <= 0 || sig === undefined || sig.params.length > 0) return false;
     this.dying = exit;

@@ -44,6 +44,26 @@ interface Run {
   pagesBefore: number;
 }
 
+/**
+ * Maxwell's ABI (docs/abi.md) as a host without a node answers it: an unlimited balance, the
+ * base price; bids are accepted, discards zero the bytes. The agents must run under plain WASI
+ * hosts that provide just this much.
+ */
+const discards: number[] = [];
+function noNode(instance: () => WebAssembly.Instance) {
+  return {
+    log: () => 0,
+    bid: (p: bigint) => (p > 0n ? 0 : 28),
+    balance: () => BigInt(Number.MAX_SAFE_INTEGER),
+    price: () => 1_000_000n,
+    discard: (ptr: number, len: number) => {
+      new Uint8Array((instance().exports['memory'] as WebAssembly.Memory).buffer, ptr >>> 0, len >>> 0).fill(0);
+      discards.push(len >>> 0);
+      return 0;
+    },
+  };
+}
+
 /** Run an agent to completion under node:wasi, capturing stdout/stderr. */
 function runAgent(name: string, args: string[] = []): Run {
   const dir = mkdtempSync(path.join(tmpdir(), `maxwell-agent-${name}-`));
@@ -60,7 +80,7 @@ function runAgent(name: string, args: string[] = []): Run {
       stderr: errFd,
       returnOnExit: true,
     });
-    const instance = new WebAssembly.Instance(loadModule(name), wasi.getImportObject() as WebAssembly.Imports);
+    const instance: WebAssembly.Instance = new WebAssembly.Instance(loadModule(name), { ...wasi.getImportObject(), maxwell: noNode((): WebAssembly.Instance => instance) } as WebAssembly.Imports);
     const memory = instance.exports['memory'] as WebAssembly.Memory;
     const pagesBefore = memory.buffer.byteLength / PAGE_BYTES;
     const exitCode = wasi.start(instance);
@@ -111,13 +131,14 @@ function minerHash(nonce: bigint): Buffer {
   return createHash('sha256').update(Buffer.concat([MINER_PREFIX, n])).digest();
 }
 
-test('every agent is a WASI command module importing only allowed wasi_snapshot_preview1 functions', () => {
+test('every agent is a WASI command module importing only allowed wasi_snapshot_preview1 functions and Maxwell\'s ABI', () => {
+  const abi = new Set(['log', 'bid', 'balance', 'price', 'discard']);
   for (const name of AGENTS) {
     const mod = loadModule(name);
     for (const imp of WebAssembly.Module.imports(mod)) {
-      assert.equal(imp.module, 'wasi_snapshot_preview1', `${name} imports ${imp.module}.${imp.name}`);
+      assert.ok(imp.module === 'wasi_snapshot_preview1' || imp.module === 'maxwell', `${name} imports ${imp.module}.${imp.name}`);
       assert.equal(imp.kind, 'function', `${name} imports ${imp.name} as ${imp.kind}`);
-      assert.ok(ALLOWED.has(imp.name), `${name} imports disallowed ${imp.name}`);
+      assert.ok((imp.module === 'maxwell' ? abi : ALLOWED).has(imp.name), `${name} imports disallowed ${imp.module}.${imp.name}`);
     }
     const exps = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
     assert.equal(exps.get('_start'), 'function', `${name} exports _start`);
@@ -209,6 +230,7 @@ test('miner defaults to 16 bits and rejects a bad difficulty', () => {
 });
 
 test('churner allocates, frees and grows memory', () => {
+  discards.length = 0;
   const r = runAgent('churner');
   assert.equal(r.exitCode, 0, r.stderr);
   const f = fields(r.stdout.trim(), 'churner');
@@ -221,6 +243,10 @@ test('churner allocates, frees and grows memory', () => {
   assert.ok(peak >= r.pagesBefore + 4, `memory grew from ${r.pagesBefore} to only ${peak} pages`);
   // Far more was allocated than memory ever held: the GC freed and reused it.
   assert.ok(allocated > 4 * peak * PAGE_BYTES, `allocated ${allocated} bytes in ${peak} pages`);
+  // Every array it dropped was erased through maxwell.discard first, and it says how much.
+  const discarded = Number(f['discarded_bytes']);
+  assert.ok(discarded > 0 && discarded < allocated, `discarded ${discarded} of ${allocated}`);
+  assert.equal(discards.reduce((x, y) => x + y, 0), discarded, 'its count is what the host was asked to erase');
 
   const small = runAgent('churner', ['10']);
   assert.equal(small.exitCode, 0, small.stderr);

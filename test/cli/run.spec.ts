@@ -105,30 +105,31 @@ describe('maxwell calibrate', () => {
 });
 
 describe('maxwell demo', () => {
-  it('runs the sample agents: useful ones exit, loopers die of apoptosis', async () => {
+  it('runs the sample agents on the kernel: useless ones die of apoptosis, useful ones finish, under the cap, the ledger verifies', async () => {
     const state = await mkdtemp(join(tmpdir(), 'mw-'));
     const r = await maxwell(['demo', '--json', '--state', state]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
+    // The shape the issue gives for scripts.
+    for (const k of ['processes', 'power_cap_w', 'avg_power_w', 'ledger_db', 'ledger_verified']) assert.ok(k in j, k);
+    for (const p of j.processes) for (const k of ['pid', 'agent', 'exit', 'energy_j', 'rent_j', 'tax_j', 'charged_j', 'rewarded_j']) assert.ok(k in p, k);
     const byAgent = (a: string) => j.processes.filter((p: { agent: string }) => p.agent === a);
-    for (const a of ['infer', 'miner', 'churner']) {
-      assert.ok(byAgent(a).length > 0);
-      for (const p of byAgent(a)) assert.equal(p.exit.reason, 'exit', `${a}: ${p.exit.message}`);
+    assert.equal(byAgent('infer').length, 3);
+    for (const p of [...byAgent('infer'), ...byAgent('churner')]) assert.equal(p.exit.reason, 'exit', `${p.agent}: ${p.exit.message}`);
+    for (const p of [...byAgent('looper'), ...byAgent('miner')]) {
+      assert.equal(p.exit.reason, 'apoptosis', `${p.agent}: ${p.exit.message}`);
+      assert.match(p.stdout, /death notice/, 'it heard its death notice');
     }
-    for (const p of byAgent('looper')) {
-      assert.equal(p.exit.reason, 'apoptosis');
-      assert.ok(p.energy_j <= p.budget_j + 1e-9);
-    }
-    // Every process paid for its energy through the node's ledger, which verifies, and whose
-    // charges add up to the energy the demo reports (rounded up to the µJ each).
-    for (const p of j.processes) assert.match(p.ledger, /^paid \d+\.\d{6}$/, `${p.agent}: ${p.ledger}`);
+    // The churner erases what it drops: it pays far more tax than anyone else.
+    const churnerTax = byAgent('churner')[0].tax_j;
+    for (const p of j.processes) if (p.agent !== 'churner') assert.ok(churnerTax > 100 * p.tax_j, `churner ${churnerTax} J vs ${p.agent} ${p.tax_j} J`);
+    // Urgency costs: the infer agent bidding 4 tokens/J paid more for the same work than the one bidding 1.
+    const [urgent, , patient] = byAgent('infer');
+    assert.ok(urgent.charged_j > patient.charged_j, `urgent ${urgent.charged_j} J, patient ${patient.charged_j} J`);
+    assert.ok(j.avg_power_w <= j.power_cap_w, `${j.avg_power_w} W over the cap of ${j.power_cap_w} W`);
+    assert.equal(j.ledger_verified, true);
     const v = await maxwell(['ledger', 'verify', '--json', '--state', state]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    const report = JSON.parse(v.stdout);
-    assert.equal(report.ok, true);
-    assert.equal(report.entries, j.ledger.entries);
-    const paidJ = j.processes.reduce((s: number, p: { ledger: string }) => s + Number(p.ledger.split(' ')[1]), 0);
-    const energyJ = j.processes.reduce((s: number, p: { energy_j: number }) => s + p.energy_j, 0);
-    assert.ok(paidJ >= energyJ - 1e-9 && paidJ <= energyJ + j.processes.length * 1e-6 + 1e-9, `paid ${paidJ} J for ${energyJ} J`);
+    assert.equal(JSON.parse(v.stdout).ok, true);
   });
 });

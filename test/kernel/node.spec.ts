@@ -58,11 +58,16 @@ describe('kernel node', () => {
       const [fl, fp, fm] = await Promise.all([l.done, p.done, m.done]);
       node.stop();
 
+      // The unfunded process never ran, not even its death notice (a program that never started
+      // has no state to save).
       assert.equal(fp.fuelUsed, 0, 'the unfunded process never ran');
+      assert.equal(fp.stdout, '');
       assert.equal(fp.exit.reason, 'apoptosis');
       assert.match(fp.exit.message, /apoptosis: cannot pay/);
       assert.equal(fl.exit.reason, 'apoptosis');
       assert.match(fl.exit.message, /apoptosis/);
+      const iterations = Number(/looper: death notice after (\d+) iterations/.exec(fl.stdout)?.[1]);
+      assert.ok(iterations > 1e5, `the funded looper looped and heard its death notice: ${fl.stdout}`);
       assert.ok(fl.fuelUsed > 1e7, `the funded looper ran (${fl.fuelUsed} fuel)`);
       assert.equal(fm.exit.reason, 'exit', fm.exit.message);
       assert.match(fm.stdout, /miner: nonce=/);
