@@ -41,8 +41,8 @@ cannot pay are told to die (apoptosis). A live table shows each process; a summa
 
 options:
   --duration S    stop after S seconds even if agents are still running (default 60)
-  --power-cap W   the node's power budget (default: 85% of its modelled peak, so that the cap
-                  binds and the reserve price has to work)
+  --power-cap W   the node's power budget (default: idle power plus half the modelled active
+                  range, so that the cap binds and the reserve price has to work)
   --workers K     worker threads (default: the number of cores)
   --json          no table: one JSON object at the end, for scripts
   --state DIR     the node's state directory (default ./.maxwell)
@@ -96,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   if (durationS > 3600) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--duration is at most 3600 s');
   const workers = values.workers === undefined ? availableParallelism() : positiveInteger('workers', values.workers, 1);
   const model = NodePowerModel.forCores(workers);
-  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.round(0.85 * model.maxPowerW * 10) / 10);
+  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.round((model.idlePowerW + 0.5 * (model.maxPowerW - model.idlePowerW)) * 10) / 10);
   const say = values.json ? () => {} : (s: string) => console.log(s);
 
   const host = await NodeHost.open({ stateDir: values.state, workers, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });

@@ -203,7 +203,7 @@ export class KernelNode {
         this.accounts.recordEnergy(e.pid, energyUj); // a death notice's grace
       }
       if (a.dueToDie !== null) this.doomed.add(e.pid);
-      if (p !== undefined && e.bid !== p.bid && !e.dead && a.dueToDie === null) {
+      if (p !== undefined && e.bid !== null && e.bid !== p.bid && !e.dead && a.dueToDie === null) {
         p.bid = e.bid;
         this.markets[p.worker]!.setBid(e.pid, e.bid, this.now());
       }

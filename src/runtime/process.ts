@@ -146,6 +146,8 @@ export class Process {
   private viewSpentUj = 0;
   /** What the process did during this slot, for the kernel to settle (takeSlotReport). */
   private grownBytes = 0;
+  /** The bid the guest set (maxwell.bid) since the last report; null if none. */
+  private bidSet: number | null = null;
   private discardedBytes = 0;
   /** Set when the node told the process to die: the exit it dies with after its notice runs. */
   private dying: ProcessExit | null = null;
@@ -236,7 +238,7 @@ export class Process {
       [ABI_MODULE]: abiImports({
         ...ioCtx,
         log: (bytes) => { this.stderr.push(bytes); this.stderr.push(NEWLINE); },
-        setBid: (b) => { this.bid = b; },
+        setBid: (b) => { this.bid = b; this.bidSet = b; },
         balanceUj: () => this.balanceUj(),
         priceTokensPerJ: () => this.view?.priceTokensPerJ ?? 1,
         discard: (ptr, len) => this.onDiscard(ptr, len),
@@ -419,8 +421,9 @@ export class Process {
   }
 
   /** What the process did since the last report: its bid, memory grown and bytes discarded. */
-  takeSlotReport(): { bid: number; grownBytes: number; discardedBytes: number } {
-    const r = { bid: this.bid, grownBytes: this.grownBytes, discardedBytes: this.discardedBytes };
+  takeSlotReport(): { bid: number | null; grownBytes: number; discardedBytes: number } {
+    const r = { bid: this.bidSet, grownBytes: this.grownBytes, discardedBytes: this.discardedBytes };
+    this.bidSet = null;
     this.grownBytes = 0;
     this.discardedBytes = 0;
     return r;

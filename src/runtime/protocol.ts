@@ -50,8 +50,8 @@ export interface SlotEnd {
   /** Fuel the process used on this grant (may pass the grant by one refill). */
   fuelUsed: number;
   dead: boolean;
-  /** Its standing bid now (maxwell.bid may have changed it), tokens/J. */
-  bid: number;
+  /** The bid it set with maxwell.bid during the slot (tokens/J), or null if it set none. */
+  bid: number | null;
   /** Memory grown on this grant (bytes): the kernel posts the erasure bond. */
   grownBytes: number;
   /** Bytes erased by maxwell.discard on this grant: the kernel charges the tax. */
