@@ -1,0 +1,151 @@
+// The process ABI (src/runtime/abi.ts, docs/abi.md) on a slotted executor: what a guest sees
+// through bid, balance, price and discard during a slot the kernel sold it, what the slot's
+// report tells the kernel, the erasure bond on memory growth, and the death notice.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import binaryen from 'binaryen';
+import { compileModule } from '../../src/runtime/module.js';
+import { Executor } from '../../src/runtime/executor.js';
+import { ABI_ECANNOTPAY, ABI_EFAULT, ABI_EINVAL, ABI_OK, type SlotView } from '../../src/runtime/abi.js';
+import { ErrorCode } from '../../src/errors.js';
+
+const F = binaryen.Features;
+function wat(text: string): Uint8Array {
+  const m = binaryen.parseText(text);
+  try {
+    m.setFeatures(F.MutableGlobals | F.SignExt | F.BulkMemory | F.BulkMemoryOpt);
+    if (!m.validate()) throw new Error(`test module does not validate:\n${text}`);
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}
+
+const IMPORTS = `
+  (import "maxwell" "bid" (func $bid (param i64) (result i32)))
+  (import "maxwell" "balance" (func $balance (result i64)))
+  (import "maxwell" "price" (func $price (result i64)))
+  (import "maxwell" "discard" (func $discard (param i32 i32) (result i32)))`;
+
+const VIEW: SlotView = { balanceUj: 1_000_000, ujPerFuel: 0.01, priceTokensPerJ: 2, taxUjPerByte: 0.001 };
+
+/** Runs `entry` of the module on a slotted executor with one grant and `view`; returns the process and its slot report. */
+async function runSlot(text: string, o: { entry?: string; view?: SlotView; fuel?: number; entryArgs?: number[] } = {}) {
+  const compiled = await compileModule(wat(text));
+  const ex = new Executor({ slotted: true, sliceFuel: 100_000 });
+  const p = ex.spawn(compiled, { pid: 1, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4, entry: o.entry ?? 'run', entryArgs: o.entryArgs ?? [] });
+  ex.grant(1, o.fuel ?? 1_000_000, o.view ?? VIEW);
+  const deaths = ex.runToCompletion();
+  return { p, deaths, ends: ex.takeSlotEnds(), ex };
+}
+
+describe('process ABI', () => {
+  it('bid sets the standing bid in µtokens/J, refuses nonsense with EINVAL, and is reported at the slot end', async () => {
+    const text = (v: string) => `(module ${IMPORTS} (memory (export "memory") 1) (func (export "run") (result i32) (call $bid (i64.const ${v}))))`;
+    const ok = await runSlot(text('3000000'));
+    assert.equal(ok.p.result, ABI_OK);
+    assert.equal(ok.p.bid, 3);
+    assert.equal(ok.ends[0]?.bid, 3);
+    for (const bad of ['0', '-5', '2000000000000000']) {
+      const r = await runSlot(text(bad));
+      assert.equal(r.p.result, ABI_EINVAL, bad);
+      assert.equal(r.ends[0]?.bid, null, 'a refused bid is not reported');
+    }
+  });
+
+  it('balance falls as the slot burns fuel at its price; price is the reserve in µtokens/J', async () => {
+    // Stores balance() at 0, burns ~50,000 fuel in a loop, stores balance() at 8 and price() at 16.
+    const text = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run") (local $i i32)
+        (i64.store (i32.const 0) (call $balance))
+        (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const 10000))))
+        (i64.store (i32.const 8) (call $balance))
+        (i64.store (i32.const 16) (call $price))))`;
+    const r = await runSlot(text);
+    const mem = new DataView((r.p as unknown as { memory: WebAssembly.Memory }).memory.buffer);
+    const before = Number(mem.getBigInt64(0, true));
+    const after = Number(mem.getBigInt64(8, true));
+    // The entry's region is paid for as it starts (instrument.ts), so the first call already sees it.
+    assert.ok(before <= VIEW.balanceUj && before > VIEW.balanceUj - 100, `${before}`);
+    const fuel = r.ends[0]!.fuelUsed;
+    // What it burnt between the two calls, at 0.01 µJ per fuel.
+    assert.ok(before - after > 0.8 * fuel * VIEW.ujPerFuel && before - after <= fuel * VIEW.ujPerFuel + 1, `${before} → ${after} for ${fuel} fuel`);
+    assert.equal(Number(mem.getBigInt64(16, true)), 2_000_000);
+  });
+
+  it('discard zeroes the bytes and reports them; a bad range is EFAULT; a wallet that cannot pay the tax gets ECANNOTPAY and nothing is erased', async () => {
+    const text = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run") (param $p i32) (param $n i32) (result i32)
+        (memory.fill (i32.const 100) (i32.const 255) (i32.const 100))
+        (call $discard (local.get $p) (local.get $n))))`;
+    const mem = (r: Awaited<ReturnType<typeof runSlot>>) => new Uint8Array((r.p as unknown as { memory: WebAssembly.Memory }).memory.buffer);
+    const ok = await runSlot(text, { entryArgs: [120, 50] });
+    assert.equal(ok.p.result, ABI_OK);
+    assert.deepEqual([...mem(ok).subarray(100, 120)], new Array(20).fill(255), 'before the range: kept');
+    assert.deepEqual([...mem(ok).subarray(120, 170)], new Array(50).fill(0), 'the range: erased');
+    assert.deepEqual([...mem(ok).subarray(170, 200)], new Array(30).fill(255), 'after the range: kept');
+    assert.equal(ok.ends[0]?.discardedBytes, 50);
+
+    const outside = await runSlot(text, { entryArgs: [65_530, 100] });
+    assert.equal(outside.p.result, ABI_EFAULT);
+    assert.equal(outside.ends[0]?.discardedBytes, 0);
+
+    const broke = await runSlot(text, { entryArgs: [120, 50], view: { ...VIEW, balanceUj: 0 } });
+    assert.equal(broke.p.result, ABI_ECANNOTPAY);
+    assert.equal(mem(broke)[120], 255, 'nothing was erased');
+    assert.equal(broke.ends[0]?.discardedBytes, 0);
+  });
+
+  it('memory.grow posts the erasure bond from the balance, and fails (-1) when the wallet cannot post it', async () => {
+    // A page's bond is 65,536 B × 0.001 µJ/B = 66 µJ: a view of 100 µJ (less what the slot burns) covers one page, not two.
+    const text = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run") (result i32)
+        (i32.store (i32.const 0) (memory.grow (i32.const 1)))
+        (i32.store (i32.const 4) (memory.grow (i32.const 1)))
+        (i32.const 0)))`;
+    const r = await runSlot(text, { view: { ...VIEW, balanceUj: 100, ujPerFuel: 0 } });
+    const mem = new Int32Array((r.p as unknown as { memory: WebAssembly.Memory }).memory.buffer, 0, 2);
+    assert.equal(mem[0], 1, 'the first page grew (old size 1)');
+    assert.equal(mem[1], -1, 'the second could not post its bond');
+    assert.equal(r.ends[0]?.grownBytes, 65_536);
+  });
+
+  it('a death notice runs maxwell_apoptosis on the grace fuel, then the process dies of the notice; a process that never ran gets none', async () => {
+    const text = `(module (memory (export "memory") 1)
+      (func (export "_start") (loop $l (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1))) (br $l)))
+      (func (export "maxwell_apoptosis") (i32.store (i32.const 8) (i32.load (i32.const 0)))))`;
+    const compiled = await compileModule(wat(text));
+    const ex = new Executor({ slotted: true, sliceFuel: 10_000 });
+    const p = ex.spawn(compiled, { pid: 1, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4 });
+    ex.grant(1, 50_000, VIEW);
+    assert.deepEqual(ex.runToCompletion(), [], 'the looper is parked when its slot ends');
+    const exit = { reason: 'apoptosis' as const, code: null, errorCode: ErrorCode.BUDGET_EXHAUSTED, message: 'apoptosis: cannot pay rent' };
+    assert.equal(ex.notifyDeath(1, exit, 100_000), undefined, 'it is not dead yet: its handler runs first');
+    const deaths = ex.runToCompletion();
+    assert.equal(deaths.length, 1);
+    assert.deepEqual(deaths[0]!.exit, exit);
+    const mem = new Int32Array((p as unknown as { memory: WebAssembly.Memory }).memory.buffer, 0, 3);
+    assert.ok(mem[0]! > 0 && mem[2] === mem[0], `the handler saw the loop's count (${mem[0]}, ${mem[2]})`);
+    const grace = ex.takeSlotEnds().at(-1)!;
+    assert.ok(grace.dead && grace.fuelUsed <= 100_000, `the grace slot: ${JSON.stringify(grace)}`);
+
+    // A handler that would loop forever is stopped at the grace.
+    const greedy = await compileModule(wat(text.replace('(i32.store (i32.const 8) (i32.load (i32.const 0)))', '(loop $g (br $g))')));
+    const ex2 = new Executor({ slotted: true, sliceFuel: 10_000 });
+    const g = ex2.spawn(greedy, { pid: 2, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4 });
+    ex2.grant(2, 20_000, VIEW);
+    ex2.runToCompletion();
+    const before = g.fuelUsed;
+    ex2.notifyDeath(2, exit, 50_000);
+    const d2 = ex2.runToCompletion();
+    assert.deepEqual(d2[0]!.exit, exit);
+    assert.ok(g.fuelUsed - before <= 50_000 + 10_000, `the handler used ${g.fuelUsed - before} fuel of 50,000 grace`);
+
+    // Never ran: killed at once, no handler.
+    const ex3 = new Executor({ slotted: true, sliceFuel: 10_000 });
+    ex3.spawn(compiled, { pid: 3, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4 });
+    const d3 = ex3.notifyDeath(3, exit, 100_000);
+    assert.deepEqual(d3?.exit, exit);
+    assert.equal(d3?.process.fuelUsed, 0);
+  });
+});
