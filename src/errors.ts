@@ -63,6 +63,22 @@ export const ErrorCode = {
   RECEIPT_INVALID: 'E_RECEIPT_INVALID',
   /** A key file is missing, unreadable or not an Ed25519 key. */
   KEY_INVALID: 'E_KEY_INVALID',
+  /** The process is dead: it can no longer be killed or rebid. */
+  PROCESS_DEAD: 'E_PROCESS_DEAD',
+  /** An API request that changes state came without the node's bearer token, or with a wrong one. */
+  UNAUTHORIZED: 'E_UNAUTHORIZED',
+  /** An API request's body is not well-formed JSON. */
+  BAD_JSON: 'E_BAD_JSON',
+  /** An API request does not match its schema (the message names the field). */
+  BAD_REQUEST: 'E_BAD_REQUEST',
+  /** An API request or its module is larger than the node accepts. */
+  TOO_LARGE: 'E_TOO_LARGE',
+  /** No such API route. */
+  NOT_FOUND: 'E_NOT_FOUND',
+  /** The node failed in a way it did not expect (the node's log has the detail). */
+  INTERNAL: 'E_INTERNAL',
+  /** A client could not reach the node's API (not running, wrong URL). */
+  NODE_UNREACHABLE: 'E_NODE_UNREACHABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -13,6 +13,8 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_STATE_DIR, ledgerPath, listWallets, nodeKeyPath, openLedgerReadonly, walletKeyPath } from '../ledger/node-files.js';
 import { describeEntry } from '../ledger/receipt.js';
 import { verifyLedgerParallel, type VerifyReport } from '../ledger/verify.js';
+import type { SqliteStore } from '../ledger/sqlite-store.js';
+import type { EpochRecord } from '../ledger/store.js';
 import { positiveInteger, subcommand, usage } from './args.js';
 
 export const summary = 'verify the energy ledger end to end, or show its last entries';
@@ -145,33 +147,61 @@ function extras(e: Entry): string {
   }
 }
 
+/** One entry of a tail: decoded, or the reason it does not decode. */
+export interface TailRow {
+  seq: number;
+  e: Entry | null;
+  error?: string;
+}
+
+/**
+ * The last `n` committed entries of a ledger store and its last signed epoch head (undefined when
+ * nothing is committed yet), decoded. Shared by \`ledger tail\` and the node's API.
+ */
+export function readTail(store: SqliteStore, n: number): { nodeKey: Buffer | null; head: EpochRecord | undefined; from: number; rows: TailRow[] } {
+  const g = store.genesis();
+  const head = store.lastEpoch();
+  if (head === undefined) return { nodeKey: g ? g.nodeKey : null, head, from: 0, rows: [] };
+  const from = Math.max(0, head.treeSize - n);
+  const rows: TailRow[] = [];
+  for (const s of store.entries(from, head.treeSize)) {
+    try {
+      rows.push({ seq: s.seq, e: decodeEntry(s.bytes) });
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err;
+      rows.push({ seq: s.seq, e: null, error: `does not decode (${err.message}): run \`maxwell ledger verify\`` });
+    }
+  }
+  return { nodeKey: g ? g.nodeKey : null, head, from, rows };
+}
+
+/** A tail as \`ledger tail --json\` prints it (without the path). */
+export function tailJson(t: ReturnType<typeof readTail>): { node_key: string | null; head: Record<string, string | number> | null; entries: Record<string, string | number>[] } {
+  const head = t.head;
+  return {
+    node_key: t.nodeKey ? hex(t.nodeKey) : null,
+    head: head === undefined ? null : { epoch: head.epoch, tree_size: head.treeSize, time: new Date(head.timeMs).toISOString(), time_ms: head.timeMs, root: hex(head.root), signature: hex(head.signature) },
+    entries: t.rows.map((r) => (r.e ? describeEntry(r.e) : { seq: r.seq, error: r.error! })),
+  };
+}
+
 function tail(db: string, stateDir: string, n: number, json: boolean): number {
   const store = openLedgerReadonly(db);
   try {
-    const g = store.genesis();
-    const head = store.lastEpoch();
+    const t = readTail(store, n);
+    const { head, from, rows } = t;
     if (head === undefined) {
-      if (json) console.log(JSON.stringify({ path: db, node_key: g ? hex(g.nodeKey) : null, head: null, entries: [] }));
+      if (json) console.log(JSON.stringify({ path: db, node_key: t.nodeKey ? hex(t.nodeKey) : null, head: null, entries: [] }));
       else console.log(`ledger ${db}: no committed epoch yet (no entries)`);
       return 0;
     }
-    const from = Math.max(0, head.treeSize - n);
-    const rows: { seq: number; e: Entry | null; error?: string }[] = [];
-    for (const s of store.entries(from, head.treeSize)) {
-      try {
-        rows.push({ seq: s.seq, e: decodeEntry(s.bytes) });
-      } catch (err) {
-        if (!(err instanceof FormatError)) throw err;
-        rows.push({ seq: s.seq, e: null, error: `does not decode (${err.message}): run \`maxwell ledger verify\`` });
-      }
-    }
-    const headJson = { epoch: head.epoch, tree_size: head.treeSize, time: new Date(head.timeMs).toISOString(), time_ms: head.timeMs, root: hex(head.root), signature: hex(head.signature) };
+    const headJson = tailJson(t).head!;
     if (json) {
-      console.log(JSON.stringify({ path: db, node_key: g ? hex(g.nodeKey) : null, head: headJson, entries: rows.map((r) => (r.e ? describeEntry(r.e) : { seq: r.seq, error: r.error })) }));
+      console.log(JSON.stringify({ path: db, ...tailJson(t) }));
       return 0;
     }
     const names = walletNames(stateDir);
-    const nodeHex = g ? hex(g.nodeKey) : '';
+    const nodeHex = t.nodeKey ? hex(t.nodeKey) : '';
     const who = (w: Buffer): string => {
       if (w.equals(ZERO_WALLET)) return '∅';
       const h = hex(w);
