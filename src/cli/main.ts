@@ -21,12 +21,21 @@ const commands: Record<string, () => Promise<Command>> = {
   wallet: () => import('./wallet.js'),
   ledger: () => import('./ledger.js'),
   receipt: () => import('./receipt.js'),
+  up: () => import('./up.js'),
+  ps: () => import('./ps.js'),
+  kill: () => import('./kill.js'),
 };
 
 /** Exit codes follow sysexits(3) where one fits. */
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.BAD_ARGUMENT: return 64; // EX_USAGE
+    // A node's API refused the request's shape: the flags' values, as the node checks them.
+    case ErrorCode.BAD_REQUEST: return 64; // EX_USAGE
+    // The node's API is not there (not running, wrong URL): a service unavailable.
+    case ErrorCode.NODE_UNREACHABLE: return 69; // EX_UNAVAILABLE
+    // The node's API refused the token.
+    case ErrorCode.UNAUTHORIZED: return 77; // EX_NOPERM
     case ErrorCode.FILE_UNREADABLE: return 66; // EX_NOINPUT
     // A key file that is missing or unreadable is missing input, like a file (EX_NOINPUT); so is
     // one that is not an Ed25519 key: the fix is the same, point at the right file.
@@ -39,6 +48,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case ErrorCode.NONCE_INVALID:
     case ErrorCode.SIGNATURE_INVALID:
     case ErrorCode.LEDGER_CORRUPT:
+    case ErrorCode.TOO_LARGE:
     case ErrorCode.WASM_INVALID:
     case ErrorCode.IMPORT_MISSING:
     case ErrorCode.IMPORT_FORBIDDEN:

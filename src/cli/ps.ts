@@ -1,0 +1,67 @@
+/**
+ * `maxwell ps`: the processes of a running node (`maxwell up`), through its API.
+ */
+import { parseArgs } from 'node:util';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { DEFAULT_STATE_DIR } from '../ledger/node-files.js';
+import { NodeClient, resolveNode, type ApiProcess } from '../api/client.js';
+import { usage } from './args.js';
+
+export const summary = "list a running node's processes (pid, state, bid, balance, energy, rent, tax)";
+
+const HELP = `usage: maxwell ps [--node URL] [--state DIR] [--json]
+
+Lists the processes of a running node (\`maxwell up\`): the live ones and the most recent dead
+ones, newest first. Amounts are J of tokens; energy is estimated by the calibrated model.
+
+options:
+  --node URL    the node's API (default: the url in STATE/api.json)
+  --state DIR   the node's state directory (default ${DEFAULT_STATE_DIR})
+  --json        print the API's JSON: {"processes": [...]}
+  -h, --help    this help`;
+
+/** Amounts to 6 decimals (the ledger's µJ), trailing zeros kept so that columns line up. */
+const j = (x: number) => x.toFixed(6);
+
+/** The table `ps` prints (exported for tests). */
+export function table(ps: ApiProcess[]): string {
+  const head = ['PID', 'AGENT', 'STATE', 'BID', 'BALANCE J', 'ENERGY J (est.)', 'RENT J', 'TAX J', 'EXIT'];
+  const rows = ps.map((p) => [
+    String(p.pid), p.agent, p.state, String(p.bid), j(p.balance_j), j(p.energy_j), j(p.rent_j), j(p.tax_j),
+    p.exit === null ? '' : p.exit.reason === 'exit' ? `exit ${p.exit.code}` : p.exit.reason,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const right = new Set([0, 3, 4, 5, 6, 7]);
+  const line = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = usage(() => parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      node: { type: 'string' },
+      state: { type: 'string', default: DEFAULT_STATE_DIR },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `ps takes no arguments, not '${positionals.join(' ')}'`);
+  const client = new NodeClient(resolveNode({ node: values.node, stateDir: values.state }));
+  const ps = await client.list();
+  if (values.json) {
+    console.log(JSON.stringify({ processes: ps }));
+    return 0;
+  }
+  if (ps.length === 0) {
+    console.log(`no processes on the node at ${client.target.url}`);
+    return 0;
+  }
+  console.log(table(ps));
+  return 0;
+}
