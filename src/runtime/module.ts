@@ -103,6 +103,10 @@ const PROVIDED_SIGNATURES: ReadonlyMap<string, Signature> = new Map([
   [`${WASI_MODULE}.sched_yield`, sig([])],
   [`${WASI_MODULE}.poll_oneoff`, sig([I, I, I, I])],
   [`${ABI_MODULE}.log`, sig([I, I])],
+  [`${ABI_MODULE}.bid`, sig(['i64'])],
+  [`${ABI_MODULE}.balance`, sig([], ['i64'])],
+  [`${ABI_MODULE}.price`, sig([], ['i64'])],
+  [`${ABI_MODULE}.discard`, sig([I, I])],
 ]);
 
 export async function compileModule(bytes: Uint8Array, options: CompileOptions = {}): Promise<CompiledModule> {

@@ -40,6 +40,11 @@ async function runSlot(text: string, o: { entry?: string; view?: SlotView; fuel?
 }
 
 describe('process ABI', () => {
+  it('refuses a module that imports an ABI function with the wrong type', async () => {
+    const text = `(module (import "maxwell" "balance" (func $b (result f64))) (memory (export "memory") 1) (func (export "_start") (drop (call $b))))`;
+    await assert.rejects(compileModule(wat(text)), { code: 'E_IMPORT_MISSING', message: /maxwell\.balance .*\(\) -> \(i64\)/ });
+  });
+
   it('bid sets the standing bid in µtokens/J, refuses nonsense with EINVAL, and is reported at the slot end', async () => {
     const text = (v: string) => `(module ${IMPORTS} (memory (export "memory") 1) (func (export "run") (result i32) (call $bid (i64.const ${v}))))`;
     const ok = await runSlot(text('3000000'));
