@@ -321,7 +321,7 @@ export class KernelNode {
     if (market.has(f.pid)) market.removeBid(f.pid);
     if (this.inFlight[p.worker]?.pid === f.pid) this.inFlight[p.worker] = null;
     const reason: DeathReasonName = f.exit.reason === 'exit' ? 'exited' : f.exit.reason === 'killed' ? 'killed' : f.exit.reason === 'apoptosis' ? 'cannot_pay_charge' : 'trapped';
-    this.accounts.close(f.pid, reason);
+    this.accounts.close(f.pid, reason, this.now());
     p.exit = f.exit;
     this.retire(p);
     this.fill(p.worker);
@@ -348,7 +348,7 @@ export class KernelNode {
     const p = this.processes.get(pid);
     if (p === undefined) return;
     const a = this.accounts.get(pid);
-    if (a !== undefined && !a.dead) this.accounts.close(pid, reason);
+    if (a !== undefined && !a.dead) this.accounts.close(pid, reason, this.now());
     p.exit ??= { reason: 'killed', code: null, errorCode: ErrorCode.NODE_STOPPED, message: 'the node stopped' };
     this.retire(p);
   }

@@ -58,6 +58,19 @@ describe('kernel accounts', () => {
     assert.equal(ledger.balanceOf(poor), 5, 'nothing was taken');
   });
 
+  it('rent is charged once per period (not rounded up every tick), and the rest at close', () => {
+    const { wallet, accounts, advance, now } = setup(1_000_000);
+    accounts.open(1, wallet, now());
+    // 2.5 s of 5 ms ticks with no memory: 10 µJ/s of base rent is 25 µJ, not 500 (1 µJ per tick).
+    for (let t = 0; t < 500; t++) {
+      advance(5);
+      accounts.accrueRent(now());
+    }
+    assert.equal(accounts.get(1)!.rentUj, 20, 'two whole seconds charged so far');
+    accounts.close(1, 'exited', now());
+    assert.equal(accounts.get(1)!.rentUj, 25, 'the last half second at close');
+  });
+
   it('growing posts an erasure bond that no other payment can spend; erasing and dying pay the tax from it', () => {
     const { ledger, wallet, accounts, now } = setup(10_000);
     accounts.open(1, wallet, now());
