@@ -20,9 +20,8 @@
  *  - Each slot carries the process's view (abi.ts SlotView: balance, price per fuel, tax rate),
  *    and each slot end what the process did through the ABI: its bid (the market is updated),
  *    memory grown (the erasure bond is posted), bytes discarded (the tax is charged).
- *
- * Not yet: moving processes between workers (a worker whose processes cannot pay rests while
- * another has several bidders waiting).
+ *  - No worker idles while a process that can pay waits: a worker with nothing to sell takes a
+ *    bidder waiting on another worker (WorkerPool.migrate moves it, memory and globals).
  */
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -117,6 +116,12 @@ export class KernelNode {
   readonly bidToSlotWaitsMs: number[] = [];
   private readonly raisedAtMs = new Map<number, number>();
   private readonly samples: PriceSample[] = [];
+  /** Processes being moved to another worker, and per worker whether it is taking one. */
+  private readonly moving = new Set<number>();
+  private readonly stealing: boolean[];
+  private readonly lastStealMs: number[];
+  /** Processes moved to an idle worker so far. */
+  migrations = 0;
   private lastSampleMs = -Infinity;
   private sampleBusyMs = 0;
   private sampleFromMs: number;
@@ -135,6 +140,8 @@ export class KernelNode {
     this.power = init.power ?? NodePowerModel.forCores(init.pool.size);
     this.markets = Array.from({ length: init.pool.size }, () => new AuctionHeap({ maxBids: 65_536, minBidIntervalMs: 0, bidTtlMs: Number.MAX_SAFE_INTEGER }));
     this.inFlight = new Array(init.pool.size).fill(null);
+    this.stealing = new Array<boolean>(init.pool.size).fill(false);
+    this.lastStealMs = new Array<number>(init.pool.size).fill(-Infinity);
     this.reserve = init.config.basePriceTokensPerJ;
     this.lastTickMs = this.now();
     this.startedMs = this.lastTickMs;
@@ -203,7 +210,7 @@ export class KernelNode {
         this.accounts.recordEnergy(e.pid, energyUj); // a death notice's grace
       }
       if (a.dueToDie !== null) this.doomed.add(e.pid);
-      if (p !== undefined && e.bid !== null && e.bid !== p.bid && !e.dead && a.dueToDie === null) {
+      if (p !== undefined && e.bid !== null && e.bid !== p.bid && !e.dead && a.dueToDie === null && !this.moving.has(e.pid)) {
         p.bid = e.bid;
         this.markets[p.worker]!.setBid(e.pid, e.bid, this.now());
       }
@@ -262,7 +269,7 @@ export class KernelNode {
     for (let attempts = 0; attempts < 16 && market.size > 0; attempts++) {
       const c = market.clear(1, this.reserve, this.now(), this.random);
       const award = c.awards[0];
-      if (award === undefined) return; // nobody bids at or above the reserve: the worker rests
+      if (award === undefined) break; // nobody here bids at or above the reserve
       const priceUtPerJ = Math.ceil(c.priceTokensPerJ * 1e6);
       const a = this.accounts.get(award.pid);
       if (a === undefined || a.dead || a.dueToDie !== null) {
@@ -297,6 +304,48 @@ export class KernelNode {
       });
       return;
     }
+    this.steal(w);
+  }
+
+  /**
+   * Worker w has nothing to sell: it takes a process waiting on another worker (one bidding at
+   * or above the reserve while its own worker runs someone else's slot), the highest bid first,
+   * so that no worker idles while a process that can pay waits. At most one move per worker at
+   * a time, and a look at most once per tick (the scan is over every process).
+   */
+  private steal(w: number): void {
+    if (this.pool.size < 2 || this.stealing[w] || this.now() - this.lastStealMs[w]! < this.config.quantumMs) return;
+    this.lastStealMs[w] = this.now();
+    let best: NodeProcess | undefined;
+    for (const p of this.processes.values()) {
+      if (p.worker === w || this.moving.has(p.pid) || p.bid < this.reserve) continue;
+      const slot = this.inFlight[p.worker];
+      if (slot === null || slot === undefined || slot.pid === p.pid) continue; // its own worker is free, or it is running
+      const a = this.accounts.get(p.pid);
+      if (a === undefined || a.dead || a.dueToDie !== null || !this.markets[p.worker]!.has(p.pid)) continue;
+      if (best === undefined || p.bid > best.bid) best = p;
+    }
+    if (best === undefined) return;
+    const p = best;
+    const from = p.worker;
+    this.markets[from]!.removeBid(p.pid);
+    this.moving.add(p.pid);
+    this.stealing[w] = true;
+    this.pool.migrate(p.pid, w).then((moved) => {
+      this.moving.delete(p.pid);
+      this.stealing[w] = false;
+      if (moved) {
+        p.worker = w;
+        this.migrations++;
+      }
+      const a = this.accounts.get(p.pid);
+      if (this.processes.has(p.pid) && a !== undefined && !a.dead && a.dueToDie === null) this.markets[p.worker]!.setBid(p.pid, p.bid, this.now());
+      this.fill(p.worker);
+    }, (err) => {
+      this.moving.delete(p.pid);
+      this.stealing[w] = false;
+      throw err;
+    });
   }
 
   /** Tells the processes that could not pay to die (apoptosis), with the config's grace fuel. */
@@ -332,6 +381,7 @@ export class KernelNode {
     this.doomed.delete(p.pid);
     this.notified.delete(p.pid);
     this.raisedAtMs.delete(p.pid);
+    this.moving.delete(p.pid);
     this.deadProcesses.set(p.pid, p);
     if (this.deadProcesses.size > KEEP_DEAD) {
       const oldest = this.deadProcesses.keys().next().value!;
@@ -366,7 +416,7 @@ export class KernelNode {
     if (bid > p.bid) this.raisedAtMs.set(pid, performance.now());
     p.bid = bid;
     const a = this.accounts.get(pid);
-    if (a !== undefined && a.dueToDie === null) this.markets[p.worker]!.setBid(pid, bid, this.now());
+    if (a !== undefined && a.dueToDie === null && !this.moving.has(pid)) this.markets[p.worker]!.setBid(pid, bid, this.now());
     this.fill(p.worker);
   }
 

@@ -17,7 +17,7 @@
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import type { CompiledModule } from './module.js';
-import { MAX_SLICE_FUEL, Process, type ProcessExit, type SpawnOptions } from './process.js';
+import { MAX_SLICE_FUEL, Process, type ProcessExit, type ProcessSnapshot, type SpawnOptions } from './process.js';
 import type { SlotView } from './abi.js';
 import type { SlotEnd } from './protocol.js';
 
@@ -74,7 +74,10 @@ export class Executor {
       throw new MaxwellError(ErrorCode.PROCESS_LIMIT, `this executor holds its limit of ${this.init.maxProcesses} processes`);
     }
     assert(!this.live.has(options.pid), `pid ${options.pid} is unique`);
-    const p = new Process(compiled, options);
+    return this.admit(new Process(compiled, options));
+  }
+
+  private admit(p: Process): Process {
     // Keep running inline while nobody else waits and the time window lasts: a suspension
     // would only be undone at once.
     // Slotted: continuing hands out a whole slice, so a process whose grant has less than that
@@ -125,6 +128,29 @@ export class Executor {
       this.queue.push(p);
     }
     return undefined;
+  }
+
+  /**
+   * Takes a parked process out of this executor to move it to another (slotted executors): its
+   * snapshot, or undefined if it cannot move now (it holds a grant, is dying or dead, or its
+   * module ties it to its instance).
+   */
+  detach(pid: number): ProcessSnapshot | undefined {
+    const p = this.live.get(pid);
+    if (p === undefined || this.grants.has(pid) || !p.movable) return undefined;
+    if (!this.init.slotted && this.queue.slice(this.head).includes(p)) return undefined;
+    const s = p.snapshot();
+    this.live.delete(pid);
+    return s;
+  }
+
+  /** Carries on a process detached from another executor (parked: it runs when granted fuel). */
+  adopt(compiled: CompiledModule, s: ProcessSnapshot, interrupt?: Int32Array): Process {
+    if (this.live.size >= this.init.maxProcesses) {
+      throw new MaxwellError(ErrorCode.PROCESS_LIMIT, `this executor holds its limit of ${this.init.maxProcesses} processes`);
+    }
+    assert(!this.live.has(s.options.pid), `pid ${s.options.pid} is unique`);
+    return this.admit(Process.restore(compiled, s, interrupt));
   }
 
   /** The grants used up since the last call. */

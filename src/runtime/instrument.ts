@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 13;
+export const INSTRUMENTATION_VERSION = 14;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -150,7 +150,21 @@ export interface InstrumentedModule {
   importSignatures: Record<string, Signature>;
   exportSignatures: Record<string, Signature>;
   stats: { functions: number; loops: number; whileLoops: number; ifArms: number; joins: number; bulkOps: number; cachedFunctions: number };
+  /**
+   * The exports through which a suspended process's mutable globals (the guest's, Asyncify's)
+   * are read and written to move it to another worker (Process.snapshot / restore).
+   */
+  globalExports: string[];
+  /**
+   * Whether a process of this module can move between workers: not if it mutates a table
+   * (table.set, table.grow: its entries are functions of one instance) or drops a data segment
+   * (a new instance would have it again).
+   */
+  migratable: boolean;
 }
+
+/** The prefix of the exports of a module's mutable globals (for migration). */
+export const GLOBAL_EXPORT_PREFIX = '__maxwell_g';
 
 /** Validate a guest module and rewrite it to meter itself. Throws MaxwellError on bad input. */
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): InstrumentedModule {
@@ -328,6 +342,8 @@ function rewrite(
   // V8 accepted the module; binaryen must too under the features Maxwell runs. A module that
   // V8 reads but binaryen rejects uses a feature outside that set (tail calls, exceptions, ...).
   if (!mod.validate()) unsupported('a WebAssembly feature outside the supported set (see docs/design.md)');
+  /** Set when the module does something that ties a process to its instance (see `migratable`). */
+  let pinned = false;
   const ops = opCosts(costs);
   const memories = readMemorySection(original);
   if (memories.imported) unsupported('an imported memory');
@@ -516,6 +532,7 @@ function rewrite(
     const id = B.getExpressionId(e);
     const bad = UNSUPPORTED.get(id);
     if (bad !== undefined) unsupported(bad);
+    if (id === B.TableSetId || id === B.TableGrowId || id === B.DataDropId) pinned = true;
     switch (id) {
       case B.LoopId: {
         assert(!fold, 'no loop in call operands of a cached function (scan chose global mode)');
@@ -815,9 +832,19 @@ function rewrite(
       B.clearPassArguments();
     }
   }
+  // Every mutable global but the fuel counter (exported already), Asyncify's included, so that a
+  // suspended process can be moved to another worker.
+  const globalExports: string[] = [];
+  for (let i = 0; i < mod.getNumGlobals(); i++) {
+    const g = B.getGlobalInfo(mod.getGlobalByIndex(i));
+    if (!g.mutable || g.name === FUEL_GLOBAL) continue;
+    const name = `${GLOBAL_EXPORT_PREFIX}${globalExports.length}`;
+    mod.addGlobalExport(g.name, name);
+    globalExports.push(name);
+  }
   const emitted = mod.emitBinary();
   const binary = addMemoryExport(patchMemorySection(emitted, guestInitialPages + reservePages));
-  return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, importSignatures, exportSignatures, stats };
+  return { binary, reservePages, guestInitialPages, guestMaxPages, hasStart, imports, exports, importSignatures, exportSignatures, stats, globalExports, migratable: !pinned };
 }
 
 // --- The binary's memory section: read limits, and rewrite them after instrumentation. ---

@@ -3,9 +3,9 @@
  * (see executor.ts). The pool owns the node's process table: pid, worker, state, fuel, and the
  * final record of each dead process.
  *
- * A process stays on the worker it was placed on; the pool places each new process on the
- * worker with the fewest live processes. (Moving a suspended process is a copy of its memory
- * and globals; that lands with migration.)
+ * The pool places each new process on the worker with the fewest live processes. A parked
+ * process can be moved to another worker (`migrate`: its memory and mutable globals are copied
+ * into a new instance there; the kernel moves waiting bidders to idle workers).
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -84,6 +84,11 @@ export class WorkerPool {
   private readonly table = new Map<number, ProcessRecord>();
   private readonly pending = new Map<number, Pending>();
   private nextPid: number;
+  /** Each live process's module (to carry it to another worker). */
+  private readonly modules = new Map<number, CompiledModule>();
+  /** Processes being moved, with the messages for them held until they land. */
+  private readonly moving = new Map<number, ToWorker[]>();
+  private readonly moveWaiters = new Map<number, (m: Extract<FromWorker, { type: 'detached' | 'adopted' }>) => void>();
   private started = false;
 
   constructor(init: PoolInit = {}) {
@@ -172,6 +177,7 @@ export class WorkerPool {
     const doneP = new Promise<FinishedProcess>((resolve, reject) => { done = { resolve, reject }; });
     doneP.catch(() => {}); // a caller that never awaits `done` must not crash the node on stop()
     this.pending.set(pid, { spawned, done });
+    this.modules.set(pid, module);
     this.post(worker, { type: 'spawn', module, options: { jPerFuel: this.init.jPerFuel, ...options, pid } });
     const spawnUs = await spawnedP;
     return { pid, spawnUs, done: doneP };
@@ -214,9 +220,59 @@ export class WorkerPool {
     this.post(r.worker, { type: 'grant', pid, fuel, ...(view === undefined ? {} : { view }) });
   }
 
-  /** The worker a process lives on (processes do not move between workers). */
+  /** The worker a process lives on now (migrate moves it). */
   workerOf(pid: number): number | undefined {
     return this.table.get(pid)?.worker;
+  }
+
+  /**
+   * Moves a parked process to worker `to` (its memory and globals, copied once): resolves true
+   * when it has landed, false when it could not move now (it holds a grant, is dying, or its
+   * module ties it to its instance). Messages for it (grants, kills) wait until it lands.
+   */
+  async migrate(pid: number, to: number): Promise<boolean> {
+    const r = this.table.get(pid);
+    const module = this.modules.get(pid);
+    if (r === undefined || r.state === 'dead' || module === undefined || !module.info.migratable) return false;
+    if (r.worker === to || this.dead.has(to) || to < 0 || to >= this.size || this.moving.has(pid)) return false;
+    const from = r.worker;
+    this.moving.set(pid, []);
+    const reply = <T extends 'detached' | 'adopted'>() => new Promise<Extract<FromWorker, { type: T }>>((resolve) => {
+      this.moveWaiters.set(pid, resolve as (m: Extract<FromWorker, { type: 'detached' | 'adopted' }>) => void);
+    });
+    const detached = reply<'detached'>();
+    this.workers[from]!.postMessage({ type: 'detach', pid } satisfies ToWorker);
+    const d = await detached;
+    if (d.snapshot === null) {
+      this.release(pid, from);
+      return false;
+    }
+    r.worker = to;
+    this.liveCount[from]!--;
+    this.liveCount[to]!++;
+    const adopted = reply<'adopted'>();
+    this.workers[to]?.postMessage({ type: 'adopt', module, snapshot: d.snapshot, ageMs: d.ageMs, runMs: d.runMs } satisfies ToWorker, [d.snapshot.memory]);
+    const a = await adopted;
+    if (!a.ok) {
+      // It left one worker and the other refused it (at its process limit): it is lost, loudly.
+      this.liveCount[to]!--;
+      r.state = 'dead';
+      r.exit = { reason: 'killed', code: null, errorCode: (a.code as ErrorCode) ?? ErrorCode.KILLED, message: `lost while moving to worker ${to}: ${a.message}` };
+      const p = this.pending.get(pid);
+      this.pending.delete(pid);
+      this.moving.delete(pid);
+      p?.done.reject(new MaxwellError(r.exit.errorCode!, r.exit.message, { pid }));
+      return false;
+    }
+    this.release(pid, to);
+    return true;
+  }
+
+  /** Ends a move: the messages held for the process go to the worker it is on. */
+  private release(pid: number, worker: number): void {
+    const held = this.moving.get(pid) ?? [];
+    this.moving.delete(pid);
+    for (const m of held) this.workers[worker]?.postMessage(m);
   }
 
   /** The process table, newest first. */
@@ -229,6 +285,11 @@ export class WorkerPool {
   }
 
   private post(worker: number, msg: ToWorker): void {
+    // A process on the move gets its messages where it lands.
+    if ((msg.type === 'grant' || msg.type === 'kill') && this.moving.has(msg.pid)) {
+      this.moving.get(msg.pid)!.push(msg);
+      return;
+    }
     this.workers[worker]!.postMessage(msg);
   }
 
@@ -246,6 +307,7 @@ export class WorkerPool {
           r.exit = { reason: 'invalid', code: null, errorCode: m.code as ErrorCode, message: m.message };
         }
         this.liveCount[worker]!--;
+        this.modules.delete(m.pid);
         const p = this.pending.get(m.pid);
         this.pending.delete(m.pid);
         const err = new MaxwellError(m.code as ErrorCode, m.message, { pid: m.pid });
@@ -261,6 +323,7 @@ export class WorkerPool {
         this.liveCount[worker]!--;
         const p = this.pending.get(f.pid);
         this.pending.delete(f.pid);
+        this.modules.delete(f.pid);
         p?.done.resolve(f);
         return;
       }
@@ -270,6 +333,13 @@ export class WorkerPool {
       case 'slots':
         for (const e of m.ends) this.onSlotEnd?.({ ...e, worker: m.worker });
         return;
+      case 'detached':
+      case 'adopted': {
+        const resolve = this.moveWaiters.get(m.pid);
+        this.moveWaiters.delete(m.pid);
+        resolve?.(m);
+        return;
+      }
     }
   }
 

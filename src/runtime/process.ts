@@ -43,6 +43,29 @@ export interface ProcessExit {
 
 export type ProcessState = 'ready' | 'running' | 'suspended' | 'dead';
 
+/**
+ * A parked process, whole: what another worker needs to carry on running it (Process.snapshot,
+ * Process.restore). Plain structured-clone data; the memory is a copy of the instance's.
+ */
+export interface ProcessSnapshot {
+  options: Omit<SpawnOptions, 'interrupt' | 'hostImports'>;
+  state: 'ready' | 'suspended';
+  bid: number;
+  budgetFuel: number;
+  fuelUsed: number;
+  switches: number;
+  refills: number;
+  pendingNeed: number;
+  dataPtr: number;
+  savedBytes: number;
+  calls: Array<{ name: string; args: readonly number[] }>;
+  memory: ArrayBuffer;
+  /** The values of the module's globalExports, in order. */
+  globals: Array<number | bigint>;
+  stdout: ReturnType<Capture['save']>;
+  stderr: ReturnType<Capture['save']>;
+}
+
 export interface SpawnOptions {
   pid: number;
   /** The most fuel the process may ever burn; Infinity for none. */
@@ -151,6 +174,8 @@ export class Process {
   private discardedBytes = 0;
   /** Set when the node told the process to die: the exit it dies with after its notice runs. */
   private dying: ProcessExit | null = null;
+  private readonly options: SpawnOptions;
+  private readonly compiled: CompiledModule;
   private readonly memoryLimitPages: number;
   private readonly reservePages: number;
   private readonly guestMaxPages: number;
@@ -178,6 +203,8 @@ export class Process {
   constructor(compiled: CompiledModule, options: SpawnOptions) {
     this.pid = options.pid;
     this.budgetFuel = options.budgetFuel;
+    this.options = options;
+    this.compiled = compiled;
     this.jPerFuel = options.jPerFuel ?? 6e-11;
     this.bid = options.bid ?? 1;
     if (!(Number.isFinite(this.bid) && this.bid > 0)) {
@@ -408,6 +435,59 @@ export class Process {
         throw new Terminate({ reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message: 'killed by the node during a slice' });
       }
     }
+  }
+
+  /**
+   * Whether the process can move to another worker now: parked between slices (not running,
+   * not dead, not dying) and of a module that does not tie it to its instance.
+   */
+  get movable(): boolean {
+    return (this.state === 'ready' || this.state === 'suspended') && this.dying === null && this.killRequest === null &&
+      this.compiled.info.migratable === true && this.grownBytes === 0 && this.discardedBytes === 0 && this.bidSet === null;
+  }
+
+  /** The whole of a parked process, to carry on elsewhere (see movable). */
+  snapshot(): ProcessSnapshot {
+    assert(this.movable, `process ${this.pid} cannot be moved now (${this.state})`);
+    const { interrupt: _i, hostImports: _h, ...options } = this.options;
+    return {
+      options,
+      state: this.state as 'ready' | 'suspended',
+      bid: this.bid, budgetFuel: this.budgetFuel, fuelUsed: this.fuelUsed, switches: this.switches, refills: this.refills,
+      pendingNeed: this.pendingNeed, dataPtr: this.dataPtr, savedBytes: this.savedBytes,
+      calls: this.calls.map((c) => ({ name: c.name, args: [...c.args] })),
+      memory: this.memory.buffer.slice(0),
+      globals: this.compiled.info.globalExports.map((name) => (this.exports[name] as WebAssembly.Global).value as number | bigint),
+      stdout: this.stdout.save(),
+      stderr: this.stderr.save(),
+    };
+  }
+
+  /** A process carried on from a snapshot taken on another worker (same compiled module). */
+  static restore(compiled: CompiledModule, s: ProcessSnapshot, interrupt?: Int32Array): Process {
+    const p = new Process(compiled, { ...s.options, ...(interrupt ? { interrupt } : {}) });
+    const pages = s.memory.byteLength / WASM_PAGE_BYTES;
+    const have = p.memory.buffer.byteLength / WASM_PAGE_BYTES;
+    assert(pages >= have, 'a snapshot holds at least the module\'s initial memory');
+    if (pages > have) p.memory.grow(pages - have);
+    new Uint8Array(p.memory.buffer).set(new Uint8Array(s.memory));
+    const names = compiled.info.globalExports;
+    assert(names.length === s.globals.length, 'the snapshot has a value for every mutable global');
+    names.forEach((name, i) => { (p.exports[name] as WebAssembly.Global).value = s.globals[i]; });
+    p.state = s.state;
+    p.bid = s.bid;
+    p.budgetFuel = s.budgetFuel;
+    p.fuelUsed = s.fuelUsed;
+    p.switches = s.switches;
+    p.refills = s.refills;
+    p.pendingNeed = s.pendingNeed;
+    p.dataPtr = s.dataPtr;
+    p.savedBytes = s.savedBytes;
+    p.calls.length = 0;
+    p.calls.push(...s.calls);
+    p.stdout.load(s.stdout);
+    p.stderr.load(s.stderr);
+    return p;
   }
 
   /**

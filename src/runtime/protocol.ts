@@ -3,7 +3,7 @@
  * a compiled WebAssembly.Module crosses threads without recompiling.
  */
 import type { CompiledModule } from './module.js';
-import type { ProcessExit, ProcessState, SpawnOptions } from './process.js';
+import type { ProcessExit, ProcessSnapshot, ProcessState, SpawnOptions } from './process.js';
 import type { SlotView } from './abi.js';
 
 export type ToWorker =
@@ -12,6 +12,10 @@ export type ToWorker =
   | { type: 'kill'; pid: number; exit: ProcessExit; graceFuel?: number }
   /** Slotted pools: let `pid` run for `fuel` more (a slot the kernel sold it), with what its ABI calls see. */
   | { type: 'grant'; pid: number; fuel: number; view?: SlotView }
+  /** Migration: take parked process `pid` out of this worker (answered by 'detached'). */
+  | { type: 'detach'; pid: number }
+  /** Migration: carry on a process detached from another worker (answered by 'adopted'). */
+  | { type: 'adopt'; module: CompiledModule; snapshot: ProcessSnapshot; ageMs: number; runMs: number }
   | { type: 'stop' };
 
 export interface ProcessStats {
@@ -41,6 +45,9 @@ export type FromWorker =
   | { type: 'spawn-failed'; pid: number; code: string; message: string }
   | { type: 'exit'; process: FinishedProcess }
   | { type: 'stats'; worker: number; processes: ProcessStats[] }
+  /** The snapshot of a detached process, or null when it could not be moved now. */
+  | { type: 'detached'; pid: number; snapshot: ProcessSnapshot | null; ageMs: number; runMs: number }
+  | { type: 'adopted'; pid: number; ok: boolean; code?: string; message?: string }
   /** Slotted pools: grants used up (or ended by a death), with the fuel each really used. */
   | { type: 'slots'; worker: number; ends: SlotEnd[] };
 

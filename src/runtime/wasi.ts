@@ -38,6 +38,15 @@ export class Capture {
   get truncated(): boolean {
     return this.total > this.kept;
   }
+  /** What was kept and counted, to move the process to another worker. */
+  save(): { chunks: Uint8Array[]; kept: number; total: number } {
+    return { chunks: this.chunks.slice(), kept: this.kept, total: this.total };
+  }
+  load(s: { chunks: Uint8Array[]; kept: number; total: number }): void {
+    this.chunks = s.chunks.slice();
+    this.kept = s.kept;
+    this.total = s.total;
+  }
   text(): string {
     return Buffer.concat(this.chunks).toString('utf8');
   }

@@ -112,6 +112,33 @@ port.on('message', (msg: ToWorker) => {
       if (executor.grant(msg.pid, msg.fuel, msg.view)) wake();
       return;
     }
+    case 'detach': {
+      const snapshot = executor.detach(msg.pid) ?? null;
+      const ageMs = performance.now() - (spawnedAt.get(msg.pid) ?? performance.now());
+      const ran = runMs.get(msg.pid) ?? 0;
+      if (snapshot !== null) {
+        spawnedAt.delete(msg.pid);
+        runMs.delete(msg.pid);
+      }
+      // The memory is handed over, not copied again.
+      port.postMessage({ type: 'detached', pid: msg.pid, snapshot, ageMs, runMs: ran } satisfies FromWorker, snapshot ? [snapshot.memory] : []);
+      return;
+    }
+    case 'adopt': {
+      const pid = msg.snapshot.options.pid;
+      try {
+        executor.adopt(msg.module, msg.snapshot, interrupt);
+      } catch (err) {
+        if (!isMaxwellError(err)) throw err;
+        send({ type: 'adopted', pid, ok: false, code: err.code, message: err.message });
+        return;
+      }
+      spawnedAt.set(pid, performance.now() - msg.ageMs);
+      runMs.set(pid, msg.runMs);
+      send({ type: 'adopted', pid, ok: true });
+      wake();
+      return;
+    }
     case 'stop':
       port.close();
       return;

@@ -110,6 +110,33 @@ describe('kernel end to end', () => {
     }
   });
 
+  it('no worker idles while a process that can pay waits: an idle worker takes a waiting bidder from another', async () => {
+    const host = await openHost({ workers: 2 });
+    try {
+      const looper = await agent('looper');
+      // Placement alternates: a and c on worker 0, b and d on worker 1. a and c run out of money
+      // at once; then worker 0 has nothing to sell while worker 1 has two bidders.
+      const wallets = [await wallet(host, 1), await wallet(host, 50), await wallet(host, 1), await wallet(host, 50)];
+      const ps = [];
+      for (const w of wallets) ps.push(await host.submit({ module: looper, agent: 'looper', wallet: w, bid: 1 }));
+      const [a, b, c, d] = ps;
+      assert.deepEqual([a, b, c, d].map((p) => host.node.find(p!.pid)!.worker), [0, 1, 0, 1]);
+      await untilDead(host, a!.pid);
+      await untilDead(host, c!.pid);
+      await sleep(200);
+      const e0 = [host.inspect(b!.pid).energyJ, host.inspect(d!.pid).energyJ];
+      await sleep(500);
+      const e1 = [host.inspect(b!.pid).energyJ, host.inspect(d!.pid).energyJ];
+      assert.ok(host.node.migrations >= 1, 'a process was moved');
+      // Each now has a worker to itself: both burn at about the same rate, neither waits.
+      const rb = e1[0]! - e0[0]!;
+      const rd = e1[1]! - e0[1]!;
+      assert.ok(rb > 0 && rd > 0 && Math.min(rb, rd) / Math.max(rb, rd) > 0.6, `b used ${rb} J, d ${rd} J in 500 ms`);
+    } finally {
+      await host.close();
+    }
+  });
+
   it('discard and exit pay the entropy tax, in ledger entries that match what the process erased', async () => {
     const host = await openHost({ workers: 1 });
     try {
