@@ -264,7 +264,7 @@ export class NodeHost {
       pid,
       agent: p.agent,
       wallet: a.walletHex,
-      state: exit !== null ? 'dead' : a.dueToDie !== null ? 'dying' : r?.state === 'running' ? 'running' : 'waiting',
+      state: exit !== null ? 'dead' : a.dueToDie !== null ? 'dying' : this.node.holdsSlot(pid) ? 'running' : 'waiting',
       bid: p.bid,
       priceTokensPerJ: a.lastPriceUtPerJ / 1e6,
       balanceJ: this.node.accounts.availableUj(a.wallet) / UJ_PER_J,

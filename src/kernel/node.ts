@@ -420,6 +420,12 @@ export class KernelNode {
     this.fill(p.worker);
   }
 
+  /** Whether the process holds a slot now (a worker is running it, or about to). */
+  holdsSlot(pid: number): boolean {
+    const p = this.processes.get(pid);
+    return p !== undefined && this.inFlight[p.worker]?.pid === pid;
+  }
+
   /** The live processes. */
   list(): NodeProcess[] {
     return [...this.processes.values()];
