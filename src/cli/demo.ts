@@ -68,9 +68,9 @@ interface Cast {
 // is about a core-second, well within its budget even at its top bid; the looper and the miner
 // burn theirs in about a core-second at their bids.
 const CAST: Cast[] = [
-  { wallet: 'demo-infer-urgent', agent: 'infer', args: ['5000000', '0', '4'], bid: 4, budgetJ: 20 },
+  { wallet: 'demo-infer-urgent', agent: 'infer', args: ['5000000', '0', '4'], bid: 4, budgetJ: 32 },
   { wallet: 'demo-infer', agent: 'infer', args: ['5000000', '0', '2'], bid: 2, budgetJ: 20 },
-  { wallet: 'demo-infer-patient', agent: 'infer', args: ['5000000', '0', '1'], bid: 1, budgetJ: 20 },
+  { wallet: 'demo-infer-patient', agent: 'infer', args: ['5000000', '0', '1'], bid: 1, budgetJ: 12 },
   { wallet: 'demo-churner', agent: 'churner', args: ['30000'], bid: 1.5, budgetJ: 4 },
   { wallet: 'demo-looper', agent: 'looper', args: [], bid: 2, budgetJ: 8 },
   { wallet: 'demo-miner', agent: 'miner', args: ['60'], bid: 3, budgetJ: 10 },
@@ -120,11 +120,12 @@ export async function run(argv: string[]): Promise<number> {
       pids.push(v.pid);
     }
     const table = new LiveTable(!values.json && process.stdout.isTTY === true);
-    const deadline = performance.now() + durationS * 1000;
+    const runStart = performance.now();
+    const deadline = runStart + durationS * 1000;
     for (;;) {
       const now = pids.map((pid) => host.inspect(pid));
       const live = now.filter((v) => v.state !== 'dead').length;
-      const elapsedS = (performance.now() - started) / 1000;
+      const elapsedS = (performance.now() - runStart) / 1000;
       if (!values.json) table.show(now, `${elapsedS.toFixed(1)} s of at most ${durationS} s · price ${host.node.reservePrice.toFixed(2)} tokens/J · power ${lastPower(host).toFixed(1)} W (est.), cap ${powerCapW} W · ${live} of ${pids.length} alive`);
       if (live === 0 || interrupted || performance.now() >= deadline) break;
       await sleep(values.json ? 100 : 250);
@@ -236,12 +237,20 @@ class LiveTable {
 /**
  * Gives each cast member its wallet (made once, kept in STATE/wallets/NAME.pem) holding exactly
  * its budget: topped up from the treasury (which mints what the power cap has accrued, waiting
- * for it if need be), or trimmed back to the treasury by a transfer the wallet signs, so that every
- * run starts from the same balances.
+ * for it if need be), or trimmed by a transfer the wallet signs to the wallet `demo-savings`
+ * (the treasury takes no transfers), so that every run starts from the same balances.
  */
 async function fund(host: NodeHost, stateDir: string, say: (s: string) => void): Promise<Map<string, Buffer>> {
   const ledger = host.ledger;
   const wallets = new Map<string, Buffer>();
+  const savingsPath = walletKeyPath(stateDir, 'demo-savings');
+  if (!existsSync(savingsPath)) saveNewKey(savingsPath, generateKey());
+  const savings = loadKey(savingsPath).raw;
+  // A transfer's payee must be known to the ledger: a first µJ makes it so.
+  if (ledger.balanceOf(savings) === undefined) {
+    ledger.mint();
+    host.fund(savings, 1e-6);
+  }
   let waited = false;
   for (const c of CAST) {
     const path = walletKeyPath(stateDir, c.wallet);
@@ -253,7 +262,7 @@ async function fund(host: NodeHost, stateDir: string, say: (s: string) => void):
     if (haveUj > targetUj) {
       const amountUj = haveUj - targetUj;
       const nonce = ledger.nextNonce(key.raw);
-      const r = ledger.transfer({ from: key.raw, to: ledger.nodeWallet, amountUj, nonce, signature: signWith(key, transferMessage(ledger.nodeWallet, key.raw, ledger.nodeWallet, amountUj, nonce)) });
+      const r = ledger.transfer({ from: key.raw, to: savings, amountUj, nonce, signature: signWith(key, transferMessage(ledger.nodeWallet, key.raw, savings, amountUj, nonce)) });
       if (r.kind !== 'ok') throw new Error(`trimming ${c.wallet} failed: ${r.kind}`);
       continue;
     }
