@@ -7,11 +7,11 @@ import { parseArgs } from 'node:util';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErrorCode, MaxwellError } from '../errors.js';
-import { usage } from './args.js';
+import { positiveInteger, positiveNumber, usage } from './args.js';
 
-export const summary = 'run a benchmark suite (runtime, market, ledger) and report figures against a baseline from the same run';
+export const summary = 'run a benchmark suite (runtime, market, ledger, kernel) and report figures against a baseline from the same run';
 
-const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick]
+const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick] [--processes N] [--seconds S]
 
 suites:
   runtime   metering overhead (metered ÷ unmetered wall time) on CPU-bound kernels, energy
@@ -22,13 +22,16 @@ suites:
             and the market's CPU overhead at 1 ms slots
   ledger    sustained charges per second with an epoch every 100 ms, each durable, against
             one commit per charge; epoch commit time; ledger verify speed
+  kernel    a real node with N live loopers for S seconds: the kernel's share of the CPU,
+            money and energy conservation, and the wait of a raised bid for its slot
+            (--processes N, default 1000; --seconds S, default 60)
 
   --json        print the result as JSON
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
   --quick       fewer repetitions (for a smoke test; figures are noisier)`;
 
 interface Suite {
-  bench(o: { quick: boolean; log: (s: string) => void }): Promise<unknown>;
+  bench(o: { quick: boolean; log: (s: string) => void; processes?: number; seconds?: number }): Promise<unknown>;
   format(r: unknown): string;
 }
 
@@ -46,6 +49,10 @@ const SUITES: Record<string, () => Promise<Suite>> = {
     const m = await import('../bench/ledger.js');
     return { bench: (o) => m.benchLedger(o), format: (r) => m.formatLedger(r as Awaited<ReturnType<typeof m.benchLedger>>) };
   },
+  kernel: async () => {
+    const m = await import('../bench/kernel.js');
+    return { bench: (o) => m.benchKernel(o), format: (r) => m.formatKernel(r as Awaited<ReturnType<typeof m.benchKernel>>) };
+  },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -56,6 +63,8 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      processes: { type: 'string' },
+      seconds: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -69,7 +78,11 @@ export async function run(argv: string[]): Promise<number> {
     throw new MaxwellError(ErrorCode.BAD_ARGUMENT, suite === undefined ? `missing suite\n\n${HELP}` : `unknown suite '${suite}'\n\n${HELP}`);
   }
   const { bench, format } = await load();
-  const result = await bench({ quick: values.quick, log: values.json ? () => {} : (s: string) => process.stderr.write(s) });
+  const sized = {
+    ...(values.processes === undefined ? {} : { processes: positiveInteger('processes', values.processes, 1000) }),
+    ...(values.seconds === undefined ? {} : { seconds: positiveNumber('seconds', values.seconds, 60) }),
+  };
+  const result = await bench({ quick: values.quick, log: values.json ? () => {} : (s: string) => process.stderr.write(s), ...sized });
   if (!values.json) console.log(format(result));
   if (values.json) console.log(JSON.stringify(result, null, 2));
   if (values.out !== undefined) {
