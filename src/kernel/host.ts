@@ -17,6 +17,7 @@ import { compileModule, type CompiledModule } from '../runtime/module.js';
 import { WorkerPool } from '../runtime/pool.js';
 import { WASM_PAGE_BYTES } from '../runtime/instrument.js';
 import { loadCalibration, type Calibration } from '../energy/calibration.js';
+import { defaultPowerModelParams, NodePowerModel } from '../energy/power-model.js';
 import { openNodeLedger } from '../ledger/node-files.js';
 import { hex, UJ_PER_J } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -136,7 +137,10 @@ export class NodeHost {
         onSlotEnd: (e) => node.onSlotEnd(e),
       });
       await pool.start();
-      node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs });
+      // The power model's active power per core is the calibration's, so that a busy core's
+      // energy by the model is the energy its fuel is charged for.
+      const power = new NodePowerModel(defaultPowerModelParams(pool.size, calibration.pActiveW));
+      node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs, power });
       const host = new NodeHost({ stateDir, ledger, pool, node, db, calibration, config, lost });
       ledger.start();
       node.start();

@@ -228,12 +228,20 @@ export class KernelNode {
     const now = this.now();
     for (const pid of this.accounts.accrueRent(now)) this.doomed.add(pid);
     const dt = Math.max(1, now - this.lastTickMs);
-    const utilisation = Math.min(1, this.busyMs / (dt * this.pool.size));
-    this.busyMs = 0;
+    // Slot ends bunch up: busy time beyond this tick's capacity is carried into the next tick
+    // (up to a second of it; past that the calibration is off and the excess is booked at once),
+    // so that the node's energy accounts for every slot's.
+    const capacityMs = dt * this.pool.size;
+    const usedMs = Math.min(this.busyMs, capacityMs);
+    this.busyMs -= usedMs;
+    const activePerCoreW = (this.power.maxPowerW - this.power.idlePowerW) / this.pool.size;
+    const overflowMs = Math.max(0, this.busyMs - 1000 * this.pool.size);
+    this.busyMs -= overflowMs;
+    const utilisation = usedMs / capacityMs;
     this.lastTickMs = now;
     const estimate = this.power.powerAt(utilisation);
-    this.nodeEnergyJ += (estimate.powerW * dt) / 1000;
-    this.idleEnergyJ += (this.power.powerAt(0).powerW * dt) / 1000;
+    this.nodeEnergyJ += (estimate.powerW * dt + activePerCoreW * overflowMs) / 1000;
+    this.idleEnergyJ += (this.power.idlePowerW * dt) / 1000;
     this.reserve = this.cap.update(now, estimate.powerW);
     if (now - this.lastSampleMs >= SAMPLE_MS) this.sample(now);
     this.reapDoomed();
