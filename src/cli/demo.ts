@@ -20,7 +20,7 @@ import { ErrorCode, MaxwellError } from '../errors.js';
 import { readModuleFile, compileModule } from '../runtime/module.js';
 import { positiveInteger, positiveNumber, usage } from './args.js';
 import { generateKey, loadKey, saveNewKey, signWith } from '../ledger/keys.js';
-import { ledgerPath, walletKeyPath } from '../ledger/node-files.js';
+import { DEFAULT_POWER_CAP_W, ledgerPath, walletKeyPath } from '../ledger/node-files.js';
 import { transferMessage, UJ_PER_J } from '../ledger/format.js';
 import { SqliteStore } from '../ledger/sqlite-store.js';
 import { verifyLedger } from '../ledger/verify.js';
@@ -96,7 +96,9 @@ export async function run(argv: string[]): Promise<number> {
   if (durationS > 3600) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--duration is at most 3600 s');
   const workers = values.workers === undefined ? availableParallelism() : positiveInteger('workers', values.workers, 1);
   const model = NodePowerModel.forCores(workers);
-  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.round((model.idlePowerW + 0.5 * (model.maxPowerW - model.idlePowerW)) * 10) / 10);
+  // At most the default cap: a ledger made by another command allows no more (its maximum is
+  // fixed at genesis).
+  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.min(DEFAULT_POWER_CAP_W, Math.round((model.idlePowerW + 0.5 * (model.maxPowerW - model.idlePowerW)) * 10) / 10));
   const say = values.json ? () => {} : (s: string) => console.log(s);
 
   const host = await NodeHost.open({ stateDir: values.state, workers, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });

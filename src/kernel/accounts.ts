@@ -60,6 +60,9 @@ export class Accounts {
   private readonly config: KernelConfig;
   private readonly ledger: LedgerPort;
   private readonly accounts = new Map<number, Account>();
+  /** Live accounts in the order their rent was last charged (accrueRent). */
+  private rentQueue: Account[] = [];
+  private rentHead = 0;
   /** Bonds held per wallet (hex), summed over its live processes. */
   private readonly bonds = new Map<string, number>();
 
@@ -86,6 +89,7 @@ export class Accounts {
       energyUj: 0, chargedUj: 0, rentUj: 0, taxUj: 0, lastPriceUtPerJ: 0, dueToDie: null, dead: false,
     };
     this.accounts.set(pid, a);
+    this.rentQueue.push(a);
     return a;
   }
 
@@ -108,10 +112,19 @@ export class Accounts {
   /** Charges every live process its rent since its last rent; returns the pids that could not pay. */
   accrueRent(nowMs: number): number[] {
     const broke: number[] = [];
-    for (const a of this.accounts.values()) {
-      if (a.dead || a.dueToDie !== null) continue;
+    // The queue is in order of last charge, so the accounts due are at its head: a tick looks at
+    // those, not at every account (at 1,000 processes and 200 ticks a second, the scan of every
+    // account was a third of the kernel's time).
+    while (this.rentHead < this.rentQueue.length) {
+      const a = this.rentQueue[this.rentHead]!;
+      if (a.dead || a.dueToDie !== null) {
+        this.rentHead++;
+        continue;
+      }
       const periodMs = Math.floor(nowMs - a.lastRentMs);
-      if (periodMs < RENT_PERIOD_MS) continue;
+      if (periodMs < RENT_PERIOD_MS) break;
+      this.rentHead++;
+      this.rentQueue.push(a);
       const due = rentDueUj(this.config, periodMs, a.memoryBytes);
       a.lastRentMs += periodMs;
       if (due === 0) continue;
@@ -127,6 +140,10 @@ export class Accounts {
         continue;
       }
       a.rentUj += r.amountUj;
+    }
+    if (this.rentHead > 1024 && this.rentHead * 2 > this.rentQueue.length) {
+      this.rentQueue = this.rentQueue.slice(this.rentHead);
+      this.rentHead = 0;
     }
     return broke;
   }

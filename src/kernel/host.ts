@@ -85,6 +85,8 @@ export class NodeHost {
   private readonly pool: WorkerPool;
   private readonly db: Database.Database;
   private readonly dead = new Map<number, ProcessView>();
+  private endedRows: { pid: number; reason: string; ms: number }[] = [];
+  private readonly flushTimer: NodeJS.Timeout;
   private closed = false;
 
   private constructor(o: { stateDir: string; ledger: Ledger; pool: WorkerPool; node: KernelNode; db: Database.Database; calibration: Calibration; config: KernelConfig; lost: LostProcess[] }) {
@@ -96,6 +98,14 @@ export class NodeHost {
     this.calibration = o.calibration;
     this.config = o.config;
     this.lost = o.lost;
+    this.flushTimer = setInterval(() => {
+      try {
+        this.flushEnded();
+      } catch (err) {
+        console.error(`maxwell node: could not record ended processes: ${(err as Error).message}`);
+      }
+    }, 100);
+    this.flushTimer.unref();
   }
 
   static async open(init: HostInit = {}): Promise<NodeHost> {
@@ -168,21 +178,61 @@ export class NodeHost {
     if (!Number.isFinite(bid) || bid <= 0 || bid > 1e9) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a price in (0, 10^9] tokens/J, not ${o.bid}`);
     if (this.ledger.balanceOf(o.wallet) === undefined) throw new MaxwellError(ErrorCode.WALLET_UNKNOWN, `the wallet ${hex(o.wallet)} has never been funded on this node`);
     const compiled = o.module instanceof Uint8Array ? await compileModule(o.module, { cacheDir: join(this.stateDir, 'cache') }) : o.module;
-    const p = await this.node.spawn(compiled, {
-      agent: o.agent, wallet: o.wallet, bid, memoryLimitPages: (memoryMiB * 2 ** 20) / WASM_PAGE_BYTES, args: o.args ?? [o.agent],
-    });
-    this.db.prepare('INSERT INTO processes (pid, agent, wallet, started_ms) VALUES (?, ?, ?, ?)').run(p.pid, o.agent, o.wallet, p.startedMs);
-    p.done.then((f) => {
-      const view = this.view(p.pid);
+    // The process is on record from the moment it has a pid, before it can run or be refused:
+    // a pid the ledger has seen is never handed out again.
+    let pid: number | undefined;
+    let p;
+    try {
+      p = await this.node.spawn(compiled, {
+        agent: o.agent, wallet: o.wallet, bid, memoryLimitPages: (memoryMiB * 2 ** 20) / WASM_PAGE_BYTES, args: o.args ?? [o.agent],
+        onPid: (n) => {
+          pid = n;
+          this.db.prepare('INSERT INTO processes (pid, agent, wallet, started_ms) VALUES (?, ?, ?, ?)').run(n, o.agent, o.wallet, Date.now());
+        },
+      });
+    } catch (err) {
+      if (pid !== undefined) this.ended(pid, 'refused');
+      throw err;
+    }
+    const admitted = p;
+    const remember = (f?: { stdout: string; stderr: string }) => {
+      const view = this.view(admitted.pid);
       if (view !== undefined) {
-        view.stdout = f.stdout;
-        view.stderr = f.stderr;
-        this.dead.set(p.pid, view);
+        if (f !== undefined) {
+          view.stdout = f.stdout;
+          view.stderr = f.stderr;
+        }
+        this.dead.set(admitted.pid, view);
         if (this.dead.size > KEEP_DEAD) this.dead.delete(this.dead.keys().next().value!);
       }
-      if (!this.closed) this.db.prepare('UPDATE processes SET ended_ms = ?, reason = ? WHERE pid = ?').run(Date.now(), f.exit.reason, p.pid);
-    }, () => {});
-    return this.view(p.pid)!;
+    };
+    admitted.done.then((f) => {
+      remember(f);
+      this.ended(admitted.pid, f.exit.reason);
+    }, () => {
+      // The pool lost it (its worker crashed); the kernel has closed its account as killed.
+      remember();
+      this.ended(admitted.pid, 'killed');
+    });
+    return this.view(admitted.pid)!;
+  }
+
+  /**
+   * A process ended: its row is closed once the ledger entries of its end are durable (the next
+   * flush seals the ledger first), so that a crash in between reports it lost rather than
+   * forgetting it.
+   */
+  private ended(pid: number, reason: string): void {
+    this.endedRows.push({ pid, reason, ms: Date.now() });
+  }
+
+  private flushEnded(): void {
+    if (this.endedRows.length === 0) return;
+    this.ledger.seal();
+    const rows = this.endedRows;
+    this.endedRows = [];
+    const end = this.db.prepare('UPDATE processes SET ended_ms = ?, reason = ? WHERE pid = ? AND ended_ms IS NULL');
+    this.db.transaction(() => { for (const r of rows) end.run(r.ms, r.reason, r.pid); })();
   }
 
   /** Live processes and the last KEEP_DEAD dead ones, newest first. */
@@ -244,12 +294,13 @@ export class NodeHost {
     for (const p of live) this.node.kill(p.pid, 'the node is stopping');
     await Promise.race([Promise.allSettled(live.map((p) => p.done)), new Promise((r) => setTimeout(r, 2_000))]);
     this.closed = true;
+    clearInterval(this.flushTimer);
     this.node.stop();
     await this.pool.stop();
     // Anything that did not end in time is closed here, so that no process is left unrecorded.
     for (const p of this.node.list()) this.node.forceClose(p.pid, 'killed');
-    const end = this.db.prepare('UPDATE processes SET ended_ms = ?, reason = ? WHERE pid = ? AND ended_ms IS NULL');
-    this.db.transaction(() => { for (const p of live) end.run(Date.now(), 'killed', p.pid); })();
+    for (const p of live) this.ended(p.pid, 'killed');
+    this.flushEnded(); // seals the ledger, then closes the rows
     this.ledger.close();
     this.db.close();
   }

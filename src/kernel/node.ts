@@ -89,7 +89,13 @@ export class KernelNode {
   private readonly power: NodePowerModel;
   private readonly markets: AuctionHeap[];
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
-  private readonly inFlight: ({ pid: number; priceUtPerJ: number; soldMs: number } | null)[];
+  private readonly inFlight: ({ pid: number; priceUtPerJ: number; soldMs: number; walletHex: string; escrowUj: number } | null)[];
+  /**
+   * Per wallet (hex), the most its slots now running can cost: a slot is sized to what the wallet
+   * can pay less what its other running slots may cost, so that processes sharing a wallet on
+   * several workers cannot together run past its balance.
+   */
+  private readonly escrowUj = new Map<string, number>();
   private readonly processes = new Map<number, NodeProcess>();
   private readonly deadProcesses = new Map<number, NodeProcess>();
   /** Processes found unable to pay since the last reap: the reap looks at these, not at every process. */
@@ -156,10 +162,11 @@ export class KernelNode {
    * Starts a process paying from `wallet` with a standing bid (tokens/J). Its initial memory's
    * erasure bond is posted first: a wallet that cannot post it is refused (E_AMOUNT_INVALID).
    */
-  async spawn(module: CompiledModule, o: { agent: string; wallet: Buffer; bid: number; memoryLimitPages: number; args?: string[] }): Promise<NodeProcess> {
+  async spawn(module: CompiledModule, o: { agent: string; wallet: Buffer; bid: number; memoryLimitPages: number; args?: string[]; onPid?: (pid: number) => void }): Promise<NodeProcess> {
     if (!Number.isFinite(o.bid) || o.bid <= 0) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a positive price in tokens/J, not ${o.bid}`);
     // The kernel, not a fuel budget, decides how long a process lives: it runs while it pays.
     const s = await this.pool.spawn(module, { budgetFuel: Number.MAX_SAFE_INTEGER, bid: o.bid, memoryLimitPages: o.memoryLimitPages, ...(o.args ? { args: o.args } : {}) });
+    o.onPid?.(s.pid);
     const worker = this.pool.workerOf(s.pid)!;
     const p: NodeProcess = { pid: s.pid, agent: o.agent, wallet: o.wallet, bid: o.bid, worker, startedMs: this.now(), done: s.done, exit: null };
     try {
@@ -196,7 +203,10 @@ export class KernelNode {
     const t0 = performance.now();
     const slot = this.inFlight[e.worker];
     const sold = slot !== null && slot !== undefined && slot.pid === e.pid;
-    if (sold) this.inFlight[e.worker] = null;
+    if (sold) {
+      this.inFlight[e.worker] = null;
+      this.release(slot);
+    }
     const a = this.accounts.get(e.pid);
     const p = this.processes.get(e.pid);
     if (a !== undefined && !a.dead) {
@@ -286,7 +296,7 @@ export class KernelNode {
       }
       // As much of a quantum as the winner can pay for at this price.
       const ujPerFuel = this.jPerFuel * priceUtPerJ; // µtokens·J/J per fuel = µJ of tokens per fuel
-      const availableUj = this.accounts.availableUj(a.wallet);
+      const availableUj = this.accounts.availableUj(a.wallet) - (this.escrowUj.get(a.walletHex) ?? 0);
       // Kept 1% and 10 µJ short of the balance: a slot may pass its grant by a loop body, and the
       // charge rounds the energy up, so the last slot must still be payable.
       const affordable = Math.floor((0.99 * (availableUj - 10)) / Math.max(ujPerFuel, 1e-12));
@@ -299,7 +309,9 @@ export class KernelNode {
         this.reapDoomed();
         continue;
       }
-      this.inFlight[w] = { pid: award.pid, priceUtPerJ, soldMs: this.now() };
+      const escrowUj = Math.ceil(fuel * ujPerFuel * 1.01) + 10;
+      this.inFlight[w] = { pid: award.pid, priceUtPerJ, soldMs: this.now(), walletHex: a.walletHex, escrowUj };
+      this.escrowUj.set(a.walletHex, (this.escrowUj.get(a.walletHex) ?? 0) + escrowUj);
       const raised = this.raisedAtMs.get(award.pid);
       if (raised !== undefined) {
         this.raisedAtMs.delete(award.pid);
@@ -364,9 +376,10 @@ export class KernelNode {
       if (p === undefined || a === undefined || a.dead || a.dueToDie === null || this.notified.has(pid)) continue;
       if (this.markets[p.worker]!.has(pid)) this.markets[p.worker]!.removeBid(pid);
       this.notified.add(pid);
+      // The handler sees an empty wallet: it cannot grow (no bond) or discard (no tax) on credit.
       this.pool.notifyDeath(pid, {
         reason: 'apoptosis', code: null, errorCode: ErrorCode.BUDGET_EXHAUSTED, message: `apoptosis: ${a.dueToDie.replaceAll('_', ' ')}`,
-      }, this.config.graceFuel);
+      }, this.config.graceFuel, { balanceUj: 0, ujPerFuel: 0, priceTokensPerJ: this.reserve, taxUjPerByte: this.config.erasureTaxUjPerByte });
     }
     this.doomed.clear();
   }
@@ -376,12 +389,23 @@ export class KernelNode {
     if (p === undefined) return;
     const market = this.markets[p.worker]!;
     if (market.has(f.pid)) market.removeBid(f.pid);
-    if (this.inFlight[p.worker]?.pid === f.pid) this.inFlight[p.worker] = null;
+    const slot = this.inFlight[p.worker];
+    if (slot?.pid === f.pid) {
+      this.inFlight[p.worker] = null;
+      this.release(slot);
+    }
     const reason: DeathReasonName = f.exit.reason === 'exit' ? 'exited' : f.exit.reason === 'killed' ? 'killed' : f.exit.reason === 'apoptosis' ? 'cannot_pay_charge' : 'trapped';
     this.accounts.close(f.pid, reason, this.now());
     p.exit = f.exit;
     this.retire(p);
     this.fill(p.worker);
+  }
+
+  private release(slot: { walletHex: string; escrowUj: number }): void {
+    const left = (this.escrowUj.get(slot.walletHex) ?? 0) - slot.escrowUj;
+    assert(left >= 0, 'escrow is released once per slot');
+    if (left === 0) this.escrowUj.delete(slot.walletHex);
+    else this.escrowUj.set(slot.walletHex, left);
   }
 
   private retire(p: NodeProcess): void {

@@ -113,17 +113,18 @@ export class Executor {
    * `maxwell_apoptosis` export, that handler runs first on at most the grace (a slot of it, when
    * slotted), then the process dies of `exit`. Without a handler it dies at once (returned).
    */
-  notifyDeath(pid: number, exit: ProcessExit, graceFuel: number): Death | undefined {
+  notifyDeath(pid: number, exit: ProcessExit, graceFuel: number, view?: SlotView): Death | undefined {
     const p = this.live.get(pid);
     if (p === undefined) return undefined;
     if (!p.beginApoptosis(exit, graceFuel)) return this.kill(pid, exit);
+    if (view !== undefined) p.setSlotView(view);
     if (this.init.slotted) {
-      const g = this.grants.get(pid);
-      if (g !== undefined) g.fuel = p.fuelUsed - g.startFuel + graceFuel;
-      else {
-        this.grants.set(pid, { fuel: graceFuel, startFuel: p.fuelUsed });
-        this.queue.push(p);
-      }
+      // The slot it was sold ends here (reported, so the kernel charges what it used); the grace
+      // is a slot of its own, which the kernel does not charge.
+      const queued = this.grants.has(pid);
+      if (queued) this.endGrant(p, false);
+      this.grants.set(pid, { fuel: graceFuel, startFuel: p.fuelUsed });
+      if (!queued) this.queue.push(p);
     } else if (!this.queue.slice(this.head).includes(p)) {
       this.queue.push(p);
     }
@@ -139,7 +140,7 @@ export class Executor {
     const p = this.live.get(pid);
     if (p === undefined || this.grants.has(pid) || !p.movable) return undefined;
     if (!this.init.slotted && this.queue.slice(this.head).includes(p)) return undefined;
-    const s = p.snapshot();
+    const s = p.snapshot(); // throws before anything is removed
     this.live.delete(pid);
     return s;
   }

@@ -80,7 +80,7 @@ export const MEMORY_EXPORT = '__maxwell_memory';
 export const START_EXPORT = '__maxwell_start';
 export const WASM_PAGE_BYTES = 65_536;
 /** Bump when the rewrite changes, so cached instrumented modules are not reused. */
-export const INSTRUMENTATION_VERSION = 14;
+export const INSTRUMENTATION_VERSION = 15;
 /** The largest memory a 32-bit Wasm memory can have, in pages. */
 export const MAX_WASM_PAGES = 65_536;
 /** Default save area: 1 MiB. Untouched pages cost address space, not RSS. */
@@ -838,6 +838,12 @@ function rewrite(
   for (let i = 0; i < mod.getNumGlobals(); i++) {
     const g = B.getGlobalInfo(mod.getGlobalByIndex(i));
     if (!g.mutable || g.name === FUEL_GLOBAL) continue;
+    // A v128 global cannot be read from JavaScript, a reference cannot cross threads: such a
+    // process cannot be copied to another worker.
+    if (g.type !== B.i32 && g.type !== B.i64 && g.type !== B.f32 && g.type !== B.f64) {
+      pinned = true;
+      continue;
+    }
     const name = `${GLOBAL_EXPORT_PREFIX}${globalExports.length}`;
     mod.addGlobalExport(g.name, name);
     globalExports.push(name);

@@ -190,8 +190,9 @@ export class WorkerPool {
     // The message kills a waiting process; a shared cell reaches one that is running a slice
     // (its worker does not read messages until the slice ends). If every cell is taken, the
     // message alone does it, at the end of the worker's window.
+    // (A process on the move is not running: its kill waits for it where it lands.)
     const cells = this.interrupts[r.worker]!;
-    for (let i = 0; i < cells.length; i++) if (Atomics.compareExchange(cells, i, 0, pid) === 0) break;
+    if (!this.moving.has(pid)) for (let i = 0; i < cells.length; i++) if (Atomics.compareExchange(cells, i, 0, pid) === 0) break;
     this.post(r.worker, { type: 'kill', pid, exit: { reason: 'killed', code: null, errorCode: ErrorCode.KILLED, message } });
   }
 
@@ -200,11 +201,11 @@ export class WorkerPool {
    * export, if any, runs first on at most `graceFuel`. Unlike kill, it does not interrupt a
    * slice in progress: the notice is heard when the slice ends.
    */
-  notifyDeath(pid: number, exit: ProcessExit, graceFuel: number): void {
+  notifyDeath(pid: number, exit: ProcessExit, graceFuel: number, graceView?: SlotView): void {
     const r = this.table.get(pid);
     if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
     if (r.state === 'dead') return;
-    this.post(r.worker, { type: 'kill', pid, exit, graceFuel });
+    this.post(r.worker, { type: 'kill', pid, exit, graceFuel, ...(graceView === undefined ? {} : { graceView }) });
   }
 
   /**
@@ -243,7 +244,7 @@ export class WorkerPool {
     const detached = reply<'detached'>();
     this.workers[from]!.postMessage({ type: 'detach', pid } satisfies ToWorker);
     const d = await detached;
-    if (d.snapshot === null) {
+    if (!d.snapshot) {
       this.release(pid, from);
       return false;
     }
@@ -360,6 +361,14 @@ export class WorkerPool {
     // process on it again.
     if (this.dead.has(worker)) return;
     this.dead.add(worker);
+    // Moves to or from it will never be answered: a move from it failed (its process is lost
+    // below), a move to it lost the process it carried.
+    for (const [pid, resolve] of this.moveWaiters) {
+      const r = this.table.get(pid);
+      if (r?.worker !== worker) continue;
+      this.moveWaiters.delete(pid);
+      resolve({ type: 'adopted', pid, ok: false, code: ErrorCode.KILLED, message: `worker ${worker} crashed` });
+    }
     this.liveCount[worker] = 0;
     for (const r of this.table.values()) {
       if (r.worker !== worker || r.state === 'dead') continue;

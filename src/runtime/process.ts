@@ -443,7 +443,9 @@ export class Process {
    */
   get movable(): boolean {
     return (this.state === 'ready' || this.state === 'suspended') && this.dying === null && this.killRequest === null &&
-      this.compiled.info.migratable === true && this.grownBytes === 0 && this.discardedBytes === 0 && this.bidSet === null;
+      this.compiled.info.migratable === true && this.grownBytes === 0 && this.discardedBytes === 0 && this.bidSet === null &&
+      // WASI's stdin position is not in the snapshot: a process given stdin stays put.
+      (this.options.stdin === undefined || this.options.stdin.length === 0);
   }
 
   /** The whole of a parked process, to carry on elsewhere (see movable). */

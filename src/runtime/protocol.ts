@@ -9,7 +9,7 @@ import type { SlotView } from './abi.js';
 export type ToWorker =
   | { type: 'spawn'; module: CompiledModule; options: SpawnOptions }
   /** Ends a process; with graceFuel > 0, first runs its `maxwell_apoptosis` export on that much fuel (a death notice). */
-  | { type: 'kill'; pid: number; exit: ProcessExit; graceFuel?: number }
+  | { type: 'kill'; pid: number; exit: ProcessExit; graceFuel?: number; graceView?: SlotView }
   /** Slotted pools: let `pid` run for `fuel` more (a slot the kernel sold it), with what its ABI calls see. */
   | { type: 'grant'; pid: number; fuel: number; view?: SlotView }
   /** Migration: take parked process `pid` out of this worker (answered by 'detached'). */

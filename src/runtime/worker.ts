@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Executor, type Death } from './executor.js';
 import { isMaxwellError } from '../errors.js';
 import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './protocol.js';
-import type { Process } from './process.js';
+import type { Process, ProcessSnapshot } from './process.js';
 
 const port = parentPort!;
 const { index, sliceFuel, windowMs, statsEveryMs, interrupt, slotted } = workerData as {
@@ -101,7 +101,7 @@ port.on('message', (msg: ToWorker) => {
     }
     case 'kill': {
       for (let i = 0; i < interrupt.length; i++) Atomics.compareExchange(interrupt, i, msg.pid, 0);
-      const death = (msg.graceFuel ?? 0) > 0 ? executor.notifyDeath(msg.pid, msg.exit, msg.graceFuel!) : executor.kill(msg.pid, msg.exit);
+      const death = (msg.graceFuel ?? 0) > 0 ? executor.notifyDeath(msg.pid, msg.exit, msg.graceFuel!, msg.graceView) : executor.kill(msg.pid, msg.exit);
       sendSlotEnds();
       if (death) send({ type: 'exit', process: finished(death) });
       wake(); // a death notice is a process to run
@@ -113,7 +113,14 @@ port.on('message', (msg: ToWorker) => {
       return;
     }
     case 'detach': {
-      const snapshot = executor.detach(msg.pid) ?? null;
+      let snapshot: ProcessSnapshot | null = null;
+      try {
+        snapshot = executor.detach(msg.pid) ?? null;
+      } catch (err) {
+        // A state the snapshot cannot carry (a bug, or a case the instrumenter should have
+        // pinned): the process stays here, where it still runs.
+        console.error(`maxwell worker ${index}: process ${msg.pid} could not be detached: ${(err as Error).message}`);
+      }
       const ageMs = performance.now() - (spawnedAt.get(msg.pid) ?? performance.now());
       const ran = runMs.get(msg.pid) ?? 0;
       if (snapshot !== null) {

@@ -83,6 +83,53 @@ describe('kernel end to end', () => {
     }
   });
 
+  it('processes sharing a wallet on two workers cannot together run past its balance', async () => {
+    const host = await openHost({ workers: 2 });
+    try {
+      const budgetJ = 0.5;
+      const w = await wallet(host, budgetJ);
+      const looper = await agent('looper');
+      const a = await host.submit({ module: looper, agent: 'looper', wallet: w });
+      const b = await host.submit({ module: looper, agent: 'looper', wallet: w });
+      assert.notEqual(host.node.find(a.pid)!.worker, host.node.find(b.pid)!.worker);
+      await untilDead(host, a.pid);
+      await untilDead(host, b.pid);
+      const [va, vb] = [host.inspect(a.pid), host.inspect(b.pid)];
+      const sliceJ = (DEFAULT_KERNEL_CONFIG.quantumMs / 1000) * host.calibration.pActiveW;
+      assert.ok(va.chargedJ + va.rentJ + va.taxJ + vb.chargedJ + vb.rentJ + vb.taxJ <= budgetJ + 1e-9);
+      // Each slot is sized to the wallet's balance less what its other running slot may cost:
+      // together they use the budget plus at most a slice, not a slice per worker unpaid.
+      assert.ok(va.energyJ + vb.energyJ <= budgetJ + sliceJ, `${va.energyJ + vb.energyJ} J for ${budgetJ} J`);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('a refused admission uses up its pid: no pid the ledger has seen is handed out again', async () => {
+    const host = await openHost({ workers: 1 });
+    const stateDir = host.stateDir;
+    let refusedPid: number;
+    try {
+      const looper = await agent('looper');
+      const destitute = generateKey().raw;
+      host.fund(destitute, 1e-6); // known to the ledger, but cannot post a page's bond
+      await assert.rejects(host.submit({ module: looper, agent: 'looper', wallet: destitute }), { code: 'E_AMOUNT_INVALID' });
+      const p = await host.submit({ module: looper, agent: 'looper', wallet: await wallet(host, 1) });
+      refusedPid = p.pid - 1;
+      assert.ok(entries(host).some((e) => e.kind === 'death' && e.pid === refusedPid), 'the refusal is in the ledger under its pid');
+    } finally {
+      await host.close();
+    }
+    const again = await NodeHost.open({ stateDir, workers: 1, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 1000 } });
+    try {
+      assert.deepEqual(again.lost, [], 'a refused process is not reported lost');
+      const p = await again.submit({ module: await agent('looper'), agent: 'looper', wallet: await wallet(again, 1) });
+      assert.ok(p.pid > refusedPid + 1);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('raising the bid raises the share of slots', async () => {
     const host = await openHost({ workers: 1 });
     try {

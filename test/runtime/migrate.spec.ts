@@ -71,6 +71,13 @@ describe('migration', () => {
     m.dispose();
     const pinned = await compileModule(bytes);
     assert.equal(pinned.info.migratable, false);
+    // A v128 global cannot be read from JavaScript: its process cannot be copied either.
+    const v = binaryen.parseText(`(module (memory (export "memory") 1) (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+      (func (export "_start") (global.set $g (i32x4.add (global.get $g) (global.get $g))) (loop $l (br $l))))`);
+    v.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.SIMD128);
+    const vbytes = v.emitBinary();
+    v.dispose();
+    assert.equal((await compileModule(vbytes)).info.migratable, false);
     const pool = new WorkerPool({ workers: 2, slotted: true, sliceFuel: 100_000 });
     await pool.start();
     try {
