@@ -140,6 +140,8 @@ export class NodeHost {
       let node!: KernelNode;
       pool = new WorkerPool({
         slotted: true,
+        // Slices of about a millisecond: where a slot can be cut short for a higher bid.
+        sliceFuel: Math.max(10_000, Math.round(fuelPerMs)),
         firstPid: maxPid + 1,
         jPerFuel: calibration.jPerFuel,
         ...(init.workers === undefined ? {} : { workers: init.workers }),

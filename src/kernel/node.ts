@@ -183,6 +183,7 @@ export class KernelNode {
     }
     this.processes.set(s.pid, p);
     s.done.then((f) => this.onExit(f), () => this.forceClose(s.pid, 'killed'));
+    this.preemptFor(p);
     this.fill(worker);
     return p;
   }
@@ -449,6 +450,7 @@ export class KernelNode {
     p.bid = bid;
     const a = this.accounts.get(pid);
     if (a !== undefined && a.dueToDie === null && !this.moving.has(pid)) this.markets[p.worker]!.setBid(pid, bid, this.now());
+    this.preemptFor(p);
     this.fill(p.worker);
   }
 
@@ -456,6 +458,17 @@ export class KernelNode {
   holdsSlot(pid: number): boolean {
     const p = this.processes.get(pid);
     return p !== undefined && this.inFlight[p.worker]?.pid === pid;
+  }
+
+  /**
+   * A bid now above that of the process running on its worker does not wait out that slot: the
+   * slot is cut at its next slice end (a millisecond or so), paid for what it used.
+   */
+  private preemptFor(p: NodeProcess): void {
+    const slot = this.inFlight[p.worker];
+    if (slot === null || slot === undefined || slot.pid === p.pid || p.bid < this.reserve) return;
+    const running = this.processes.get(slot.pid);
+    if (running !== undefined && running.bid < p.bid) this.pool.preempt(slot.pid);
   }
 
   /** The live processes. */

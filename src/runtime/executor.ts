@@ -28,6 +28,11 @@ export interface ExecutorInit {
   maxProcesses: number;
   /** Run processes only on granted fuel (the kernel's slots), instead of round robin. */
   slotted?: boolean;
+  /**
+   * Slotted: a shared cell where the node writes the pid whose slot must end early (a higher
+   * bid arrived): read at each slice end, where the slot is cut to the fuel used so far.
+   */
+  preempt?: Int32Array;
 }
 
 export type { SlotEnd };
@@ -41,7 +46,8 @@ export interface Death {
 }
 
 export class Executor {
-  private readonly init: ExecutorInit;
+  private readonly init: Omit<ExecutorInit, 'preempt'>;
+  private readonly preemptCell: Int32Array | undefined;
   private readonly live = new Map<number, Process>();
   /** Runnable processes in round-robin order: a ring buffer would save a shift; n is small per slice. */
   private queue: Process[] = [];
@@ -57,6 +63,7 @@ export class Executor {
       maxProcesses: init.maxProcesses ?? DEFAULT_MAX_PROCESSES,
       slotted: init.slotted ?? false,
     };
+    this.preemptCell = init.preempt;
     assert(this.init.sliceFuel > 0 && this.init.sliceFuel <= MAX_SLICE_FUEL, 'sliceFuel in (0, MAX_SLICE_FUEL]');
   }
 
@@ -82,7 +89,15 @@ export class Executor {
     // would only be undone at once.
     // Slotted: continuing hands out a whole slice, so a process whose grant has less than that
     // left is suspended and resumed on exactly what is left.
-    p.onSliceEnd = () => (this.runnable > 0 || performance.now() >= this.deadlineMs || this.grantLeft(p) < this.init.sliceFuel ? 'suspend' : 'continue');
+    p.onSliceEnd = () => {
+      if (this.preemptCell !== undefined && Atomics.load(this.preemptCell, 0) === p.pid) {
+        Atomics.compareExchange(this.preemptCell, 0, p.pid, 0);
+        const g = this.grants.get(p.pid);
+        if (g !== undefined) g.fuel = p.fuelUsed - g.startFuel; // the slot ends here, paid for what it used
+        return 'suspend';
+      }
+      return this.runnable > 0 || performance.now() >= this.deadlineMs || this.grantLeft(p) < this.init.sliceFuel ? 'suspend' : 'continue';
+    };
     this.live.set(p.pid, p);
     if (!this.init.slotted) this.queue.push(p);
     return p;
@@ -173,6 +188,8 @@ export class Executor {
     const g = this.grants.get(p.pid);
     if (g === undefined) return;
     this.grants.delete(p.pid);
+    // A preemption that arrived as the slot ended anyway must not cut its next one.
+    if (this.preemptCell !== undefined) Atomics.compareExchange(this.preemptCell, 0, p.pid, 0);
     this.slotEnds.push({ pid: p.pid, fuelUsed: p.fuelUsed - g.startFuel, dead, ...p.takeSlotReport() });
   }
 

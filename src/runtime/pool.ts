@@ -78,6 +78,8 @@ export class WorkerPool {
   private workers: Worker[] = [];
   /** Per worker, shared cells for killing processes in the middle of a long slice. */
   private interrupts: Int32Array[] = [];
+  /** Per worker, one cell: the pid whose slot must end at its next slice end (preempt). */
+  private preempts: Int32Array[] = [];
   /** Workers that crashed: no process is placed on them again. */
   private readonly dead = new Set<number>();
   private readonly liveCount: number[];
@@ -118,8 +120,10 @@ export class WorkerPool {
     for (let i = 0; i < this.size; i++) {
       const interrupt = new Int32Array(new SharedArrayBuffer(4 * INTERRUPT_CELLS));
       this.interrupts.push(interrupt);
+      const preempt = new Int32Array(new SharedArrayBuffer(4));
+      this.preempts.push(preempt);
       const w = new Worker(new URL('./worker.js', import.meta.url), {
-        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs, interrupt, slotted: this.init.slotted },
+        workerData: { index: i, sliceFuel: this.init.sliceFuel, windowMs: this.init.windowMs, statsEveryMs: this.init.statsEveryMs, interrupt, preempt, slotted: this.init.slotted },
       });
       ready.push(new Promise((resolve, reject) => {
         const onMessage = (m: FromWorker) => {
@@ -219,6 +223,17 @@ export class WorkerPool {
     if (!Number.isSafeInteger(fuel) || fuel <= 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a grant is a positive whole amount of fuel, not ${fuel}`);
     if (r.state === 'dead') return;
     this.post(r.worker, { type: 'grant', pid, fuel, ...(view === undefined ? {} : { view }) });
+  }
+
+  /**
+   * Slotted pools: ends `pid`'s slot early, at its next slice end (a slice is the pool's
+   * sliceFuel): the slot end reports the fuel it used so far. For a higher bid that must not
+   * wait out the slot.
+   */
+  preempt(pid: number): void {
+    const r = this.table.get(pid);
+    if (r === undefined || r.state === 'dead' || this.moving.has(pid)) return;
+    Atomics.store(this.preempts[r.worker]!, 0, pid);
   }
 
   /** The worker a process lives on now (migrate moves it). */

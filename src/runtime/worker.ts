@@ -10,10 +10,10 @@ import type { FinishedProcess, FromWorker, ProcessStats, ToWorker } from './prot
 import type { Process, ProcessSnapshot } from './process.js';
 
 const port = parentPort!;
-const { index, sliceFuel, windowMs, statsEveryMs, interrupt, slotted } = workerData as {
-  index: number; sliceFuel: number; windowMs: number; statsEveryMs: number; interrupt: Int32Array; slotted: boolean;
+const { index, sliceFuel, windowMs, statsEveryMs, interrupt, preempt, slotted } = workerData as {
+  index: number; sliceFuel: number; windowMs: number; statsEveryMs: number; interrupt: Int32Array; preempt: Int32Array; slotted: boolean;
 };
-const executor = new Executor({ sliceFuel, slotted });
+const executor = new Executor({ sliceFuel, slotted, preempt });
 const spawnedAt = new Map<number, number>();
 const runMs = new Map<number, number>();
 let pumping = false;
