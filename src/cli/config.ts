@@ -62,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     ['entropy tax', `${c.erasureTaxUjPerByte} µJ/byte erased`, 'policy: about what zeroing a byte costs a server core'],
     ['  physical floor', `${floorUjPerByte.toExponential(2)} µJ/byte`, `Landauer, kT·ln 2 per bit at ${tempC.toFixed(1)} °C (${tempSource}); the tax is ${ratio.toExponential(1)}× it`],
     ['grace fuel', `${c.graceFuel.toLocaleString('en-US')}`, 'what a dying process\'s maxwell_apoptosis may use'],
+    ['rent period', `${c.rentPeriodMs} ms`, 'rent is charged in arrears, one ledger entry per process per period'],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -14,9 +14,10 @@
  *    charges the tax from the bond, so a process can always pay to erase what it holds: its
  *    death never leaves memory unpaid for.
  *  - Rent accrues continuously and is charged by `accrueRent` (the loop calls it every tick) once
- *    a whole RENT_PERIOD_MS has passed, for the time since the last charge, rounded up once per
- *    period: charging every 5 ms tick would round 0.05 µJ up to 1 µJ (a 20× overcharge of the
- *    base rent) and write 200 entries per process per second. The rest is charged at close.
+ *    a whole rent period (config.rentPeriodMs) has passed, for the time since the last charge,
+ *    rounded up once per period: charging every 5 ms tick would round 0.05 µJ up to 1 µJ (a 20×
+ *    overcharge of the base rent) and write 200 entries per process per second. The rest is
+ *    charged at close.
  */
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -52,9 +53,6 @@ export interface Account {
   dueToDie: DeathReasonName | null;
   dead: boolean;
 }
-
-/** Rent is charged once this much time has passed since the last charge (ms). */
-export const RENT_PERIOD_MS = 1_000;
 
 export class Accounts {
   private readonly config: KernelConfig;
@@ -122,7 +120,7 @@ export class Accounts {
         continue;
       }
       const periodMs = Math.floor(nowMs - a.lastRentMs);
-      if (periodMs < RENT_PERIOD_MS) break;
+      if (periodMs < this.config.rentPeriodMs) break;
       this.rentHead++;
       this.rentQueue.push(a);
       const due = rentDueUj(this.config, periodMs, a.memoryBytes);

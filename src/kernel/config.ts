@@ -38,6 +38,8 @@ export interface KernelConfig {
   erasureTaxUjPerByte: number;
   /** Fuel a dying process's `maxwell_apoptosis` export may use. */
   graceFuel: number;
+  /** Rent accrues every second and is charged in one entry per process every this many ms. */
+  rentPeriodMs: number;
 }
 
 export const DEFAULT_KERNEL_CONFIG: Readonly<KernelConfig> = Object.freeze({
@@ -56,6 +58,10 @@ export const DEFAULT_KERNEL_CONFIG: Readonly<KernelConfig> = Object.freeze({
   // Zeroing memory costs ~1 nJ per byte on a server core (~7 W at ~10 GB/s): 0.001 µJ per byte.
   erasureTaxUjPerByte: 0.001,
   graceFuel: 1_000_000,
+  // Rent is a rate per second, charged in arrears every 5 s: one ledger entry per process per
+  // period (at 1,000 processes, 200 entries/s instead of 1,000; rent entries were most of the
+  // kernel's tick time), and a process that cannot pay its rent dies at most 5 s late.
+  rentPeriodMs: 5_000,
 });
 
 /** Checks a config from a user (file or flags); returns the first problem, or undefined. */
@@ -67,6 +73,7 @@ export function validateKernelConfig(c: KernelConfig): string | undefined {
   if (!pos(c.basePriceTokensPerJ)) return `basePriceTokensPerJ must be positive, not ${c.basePriceTokensPerJ}`;
   if (!nonneg(c.baseRentUjPerS) || !nonneg(c.memoryRentUjPerMiBS) || !nonneg(c.erasureTaxUjPerByte)) return 'rents and taxes must be finite and ≥ 0';
   if (!Number.isInteger(c.graceFuel) || c.graceFuel < 0 || c.graceFuel > 1e12) return `graceFuel must be an integer in [0, 10^12], not ${c.graceFuel}`;
+  if (!Number.isInteger(c.rentPeriodMs) || c.rentPeriodMs < 1 || c.rentPeriodMs > 3_600_000) return `rentPeriodMs must be an integer in [1, 3600000], not ${c.rentPeriodMs}`;
   return undefined;
 }
 

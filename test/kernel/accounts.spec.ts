@@ -11,7 +11,8 @@ import { generateKey } from '../../src/ledger/keys.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { isMaxwellError } from '../../src/errors.js';
 
-const config = { ...DEFAULT_KERNEL_CONFIG, erasureTaxUjPerByte: 0.01 };
+// Rent charged every second here (the default period is 5 s), to keep the arithmetic small.
+const config = { ...DEFAULT_KERNEL_CONFIG, erasureTaxUjPerByte: 0.01, rentPeriodMs: 1000 };
 
 function setup(grantUj: number) {
   let now = 1_800_000_000_000;
