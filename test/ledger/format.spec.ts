@@ -128,7 +128,7 @@ describe('format: encodeEntry / decodeEntry', () => {
     }
     assert.equal(MAX_ENTRY_BYTES, Math.max(...Object.values(SIZE)));
     assert.deepEqual(Basis, { estimated: 0, measured: 1 });
-    assert.deepEqual(DeathReason, { cannot_pay_rent: 1, cannot_pay_charge: 2, killed: 3, exited: 4, trapped: 5 });
+    assert.deepEqual(DeathReason, { cannot_pay_rent: 1, cannot_pay_charge: 2, killed: 3, exited: 4, trapped: 5, lost: 6 });
   });
 
   it('roundtrips every kind exactly (random entries, safe-integer fields)', () => {
@@ -244,7 +244,7 @@ describe('format: encodeEntry / decodeEntry', () => {
       b[166] = v;
       expectFormatError(() => decodeEntry(b), `basis ${v}`);
     }
-    for (const v of [0, 6, 255]) {
+    for (const v of [0, 7, 255]) {
       const b = Buffer.from(sample('death'));
       b[142] = v;
       expectFormatError(() => decodeEntry(b), `reason ${v}`);
