@@ -127,21 +127,7 @@ export interface KernelBench {
     node_over_baseline_fuel: number | null;
   };
   conservation: {
-    money: {
-      processes_checked: number;
-      /** Processes whose ledger debits differ from their account's, or whose wallet balance is not grants − debits. */
-      mismatched_processes: number;
-      ledger_debits_uj: number;
-      account_debits_uj: number;
-      /** Σ |ledger − account| over processes plus Σ |balance − (grants − debits)| over wallets, µJ. */
-      abs_error_uj: number;
-      error_pct: number;
-      charge_uj: number;
-      rent_uj: number;
-      tax_uj: number;
-      granted_uj: number;
-      ledger_entries: number;
-    };
+    money: Omit<MoneyCheck, 'rent_entries_in_window' | 'charge_entries_in_window'>;
     energy: {
       node_energy_j: number;
       process_energy_j: number;
@@ -571,9 +557,11 @@ export async function benchKernel(o: KernelBenchOptions = {}): Promise<KernelBen
 
 interface MoneyCheck {
   processes_checked: number;
+  /** Processes whose ledger debits differ from their account's, or whose wallet balance is not grants − debits. */
   mismatched_processes: number;
   ledger_debits_uj: number;
   account_debits_uj: number;
+  /** Σ |ledger − account| over processes plus Σ |balance − (grants − debits)| over wallets, µJ. */
   abs_error_uj: number;
   error_pct: number;
   charge_uj: number;

@@ -74,8 +74,8 @@ export class Accounts {
   }
 
   /** The wallet's balance that no bond holds. */
-  availableUj(wallet: Buffer): number {
-    return (this.ledger.balanceOf(wallet) ?? 0) - (this.bonds.get(wallet.toString('hex')) ?? 0);
+  availableUj(wallet: Buffer, walletHex = wallet.toString('hex')): number {
+    return (this.ledger.balanceOf(wallet) ?? 0) - (this.bonds.get(walletHex) ?? 0);
   }
 
   /** Opens the account of a new process, which pays from `wallet` (a known wallet). */
@@ -100,7 +100,7 @@ export class Accounts {
     a.energyUj += energyUj;
     a.lastPriceUtPerJ = priceUtPerJ;
     if (energyUj === 0 || priceUtPerJ === 0) return true;
-    if (this.availableUj(a.wallet) < Math.ceil((energyUj * priceUtPerJ) / 1e6)) return this.doom(a, 'cannot_pay_charge');
+    if (this.availableUj(a.wallet, a.walletHex) < Math.ceil((energyUj * priceUtPerJ) / 1e6)) return this.doom(a, 'cannot_pay_charge');
     const r = this.ledger.charge({ wallet: a.wallet, pid, fuel, energyUj, priceUtPerJ, basis });
     if (r.kind !== 'ok') return this.doom(a, 'cannot_pay_charge');
     a.chargedUj += r.amountUj;
@@ -126,7 +126,7 @@ export class Accounts {
       const due = rentDueUj(this.config, periodMs, a.memoryBytes);
       a.lastRentMs += periodMs;
       if (due === 0) continue;
-      if (this.availableUj(a.wallet) < due) {
+      if (this.availableUj(a.wallet, a.walletHex) < due) {
         this.doom(a, 'cannot_pay_rent');
         broke.push(a.pid);
         continue;
@@ -151,7 +151,7 @@ export class Accounts {
     const a = this.live(pid);
     assert(Number.isSafeInteger(bytes) && bytes > 0, 'a grow is a positive whole number of bytes');
     const bond = erasureTaxUj(this.config, a.memoryBytes + bytes) - a.bondUj;
-    if (this.availableUj(a.wallet) < bond) return false;
+    if (this.availableUj(a.wallet, a.walletHex) < bond) return false;
     a.memoryBytes += bytes;
     a.bondUj += bond;
     this.bonds.set(a.walletHex, (this.bonds.get(a.walletHex) ?? 0) + bond);
@@ -178,7 +178,7 @@ export class Accounts {
     assert(Number.isSafeInteger(bytes) && bytes > 0, 'a discard is a positive whole number of bytes');
     const tax = erasureTaxUj(this.config, bytes);
     if (tax === 0) return true;
-    if (this.availableUj(a.wallet) < tax) return this.doom(a, 'cannot_pay_charge');
+    if (this.availableUj(a.wallet, a.walletHex) < tax) return this.doom(a, 'cannot_pay_charge');
     const r = this.ledger.erasureTax({ wallet: a.wallet, pid, bytes, amountUj: tax });
     if (r.kind !== 'ok') return this.doom(a, 'cannot_pay_charge');
     a.taxUj += r.amountUj;
@@ -211,7 +211,7 @@ export class Accounts {
     if (periodMs > 0) {
       const due = rentDueUj(this.config, periodMs, a.memoryBytes);
       a.lastRentMs += periodMs;
-      if (due > 0 && this.availableUj(a.wallet) >= due) {
+      if (due > 0 && this.availableUj(a.wallet, a.walletHex) >= due) {
         const r = this.ledger.rent({ wallet: a.wallet, pid, periodMs, memoryBytes: a.memoryBytes, amountUj: due });
         if (r.kind === 'ok') a.rentUj += r.amountUj;
       }

@@ -89,7 +89,7 @@ export class KernelNode {
   private readonly power: NodePowerModel;
   private readonly markets: AuctionHeap[];
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
-  private readonly inFlight: ({ pid: number; priceUtPerJ: number; soldMs: number; walletHex: string; escrowUj: number } | null)[];
+  private readonly inFlight: ({ pid: number; priceUtPerJ: number; walletHex: string; escrowUj: number } | null)[];
   /**
    * Per wallet (hex), the most its slots now running can cost: a slot is sized to what the wallet
    * can pay less what its other running slots may cost, so that processes sharing a wallet on
@@ -297,7 +297,7 @@ export class KernelNode {
       }
       // As much of a quantum as the winner can pay for at this price.
       const ujPerFuel = this.jPerFuel * priceUtPerJ; // µtokens·J/J per fuel = µJ of tokens per fuel
-      const availableUj = this.accounts.availableUj(a.wallet) - (this.escrowUj.get(a.walletHex) ?? 0);
+      const availableUj = this.accounts.availableUj(a.wallet, a.walletHex) - (this.escrowUj.get(a.walletHex) ?? 0);
       // Kept 1% and 10 µJ short of the balance: a slot may pass its grant by a loop body, and the
       // charge rounds the energy up, so the last slot must still be payable.
       const affordable = Math.floor((0.99 * (availableUj - 10)) / Math.max(ujPerFuel, 1e-12));
@@ -311,7 +311,7 @@ export class KernelNode {
         continue;
       }
       const escrowUj = Math.ceil(fuel * ujPerFuel * 1.01) + 10;
-      this.inFlight[w] = { pid: award.pid, priceUtPerJ, soldMs: this.now(), walletHex: a.walletHex, escrowUj };
+      this.inFlight[w] = { pid: award.pid, priceUtPerJ, walletHex: a.walletHex, escrowUj };
       this.escrowUj.set(a.walletHex, (this.escrowUj.get(a.walletHex) ?? 0) + escrowUj);
       const raised = this.raisedAtMs.get(award.pid);
       if (raised !== undefined) {
