@@ -61,6 +61,16 @@ export const ErrorCode = {
   LEDGER_CORRUPT: 'E_LEDGER_CORRUPT',
   /** A receipt or proof does not verify. */
   RECEIPT_INVALID: 'E_RECEIPT_INVALID',
+  /** A model's description is malformed (shapes, value ranges, sizes past the limits). */
+  MODEL_INVALID: 'E_MODEL_INVALID',
+  /** No model with that hash is registered on this node. */
+  MODEL_UNKNOWN: 'E_MODEL_UNKNOWN',
+  /** An inference claim is malformed, past a limit, or bound to another agent or session. */
+  CLAIM_INVALID: 'E_CLAIM_INVALID',
+  /** This very claim (the same digest) was already accepted: it is not paid twice. */
+  CLAIM_REPLAYED: 'E_CLAIM_REPLAYED',
+  /** A claim's outputs are not what its model computes on its inputs (the check caught it). */
+  PROOF_INVALID: 'E_PROOF_INVALID',
   /** A key file is missing, unreadable or not an Ed25519 key. */
   KEY_INVALID: 'E_KEY_INVALID',
   /** The process is dead: it can no longer be killed or rebid. */

@@ -1,0 +1,62 @@
+/**
+ * Freivalds' check of a dense layer over a batch: is acc = W·X + b·1ᵀ (int8 W, X; int32 b, acc)?
+ *
+ * Recomputing costs m·n·batch multiply-adds. Instead, draw r uniform in F_P^m and compare
+ *
+ *     rᵀ·acc  =  (rᵀ·W)·X + (rᵀ·b)·1ᵀ      (mod P, a vector of `batch` entries)
+ *
+ * which costs m·n + n·batch + m·batch. If acc is wrong, the difference D = W·X + b·1ᵀ − acc has
+ * a nonzero column d, and rᵀ·d = 0 for at most a 1/P fraction of the vectors r (a nonzero
+ * linear form over a field): one repetition misses with probability ≤ 1/P < 2^-40; k independent
+ * repetitions with ≤ P^-k. The cost ratio to recomputing is about 1/batch + 1/n + 1/m per
+ * repetition, so the check pays off on batches (bench: `maxwell bench proof`).
+ *
+ * Exactness: every sum is kept below 2^52 (field.ts), so the doubles hold exact integers.
+ */
+import { assert } from '../assert.js';
+import { mod, mulInt32, type FieldRandom, TERMS_PER_REDUCTION } from './field.js';
+import type { DenseLayer } from './model.js';
+
+/** True when acc = W·x + b passes `reps` independent checks. */
+export function freivaldsDense(l: DenseLayer, x: Int8Array, acc: Int32Array, batch: number, random: FieldRandom, reps = 1): boolean {
+  const { inputs: n, outputs: m, weights: w, bias } = l;
+  assert(x.length === n * batch && acc.length === m * batch, 'the shapes were checked by the caller');
+  const r = new Float64Array(m);
+  const u = new Float64Array(n);
+  const t = new Float64Array(batch);
+  const lhs = new Float64Array(batch);
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < m; i++) r[i] = random();
+    // u = rᵀ·W: |r_i·w_ij| < 2^41 · 2^7, reduced every TERMS_PER_REDUCTION rows.
+    u.fill(0);
+    for (let i = 0; i < m; i++) {
+      const ri = r[i]!;
+      const row = i * n;
+      for (let j = 0; j < n; j++) u[j]! += ri * w[row + j]!;
+      if ((i + 1) % TERMS_PER_REDUCTION === 0) for (let j = 0; j < n; j++) u[j] = mod(u[j]!);
+    }
+    for (let j = 0; j < n; j++) u[j] = mod(u[j]!);
+    // t = u·X, the same way over the batch.
+    t.fill(0);
+    for (let j = 0; j < n; j++) {
+      const uj = u[j]!;
+      const xr = j * batch;
+      for (let k = 0; k < batch; k++) t[k]! += uj * x[xr + k]!;
+      if ((j + 1) % TERMS_PER_REDUCTION === 0) for (let k = 0; k < batch; k++) t[k] = mod(t[k]!);
+    }
+    // c = rᵀ·b; lhs = rᵀ·acc (int32 entries: the products need limbs, mulInt32).
+    let c = 0;
+    for (let i = 0; i < m; i++) c = mod(c + mulInt32(r[i]!, bias[i]!));
+    lhs.fill(0);
+    for (let i = 0; i < m; i++) {
+      const ri = r[i]!;
+      const row = i * batch;
+      for (let k = 0; k < batch; k++) {
+        const v = lhs[k]! + mulInt32(ri, acc[row + k]!);
+        lhs[k] = v >= 2 ** 41 ? mod(v) : v; // two terms < 2^41 each: below 2^42, reduced lazily
+      }
+    }
+    for (let k = 0; k < batch; k++) if (mod(lhs[k]!) !== mod(t[k]! + c)) return false;
+  }
+  return true;
+}
