@@ -25,6 +25,10 @@ export function freivaldsDense(l: DenseLayer, x: Int8Array, acc: Int32Array, bat
   const u = new Float64Array(n);
   const t = new Float64Array(batch);
   const lhs = new Float64Array(batch);
+  const ll = new Float64Array(batch);
+  const lh = new Float64Array(batch);
+  const hl = new Float64Array(batch);
+  const hh = new Float64Array(batch);
   for (let rep = 0; rep < reps; rep++) {
     for (let i = 0; i < m; i++) r[i] = random();
     // u = rᵀ·W: |r_i·w_ij| < 2^41 · 2^7, reduced every TERMS_PER_REDUCTION rows.
@@ -44,17 +48,33 @@ export function freivaldsDense(l: DenseLayer, x: Int8Array, acc: Int32Array, bat
       for (let k = 0; k < batch; k++) t[k]! += uj * x[xr + k]!;
       if ((j + 1) % TERMS_PER_REDUCTION === 0) for (let k = 0; k < batch; k++) t[k] = mod(t[k]!);
     }
-    // c = rᵀ·b; lhs = rᵀ·acc (int32 entries: the products need limbs, mulInt32).
+    // c = rᵀ·b.
     let c = 0;
     for (let i = 0; i < m; i++) c = mod(c + mulInt32(r[i]!, bias[i]!));
-    lhs.fill(0);
+    // lhs = rᵀ·acc. acc is int32 and r has 41 bits: their product does not fit a double, so both
+    // are split (r = rh·2^21 + rl, y = yh·2^16 + yl) and the four partial products, each below
+    // 2^37, are summed exactly in four columns of accumulators (reduced every 2^15 rows), then
+    // recombined once per column. Four multiply-adds an entry instead of a modular product.
+    ll.fill(0); lh.fill(0); hl.fill(0); hh.fill(0);
     for (let i = 0; i < m; i++) {
       const ri = r[i]!;
+      const rl = ri % 2_097_152;
+      const rh = (ri - rl) / 2_097_152;
       const row = i * batch;
       for (let k = 0; k < batch; k++) {
-        const v = lhs[k]! + mulInt32(ri, acc[row + k]!);
-        lhs[k] = v >= 2 ** 41 ? mod(v) : v; // two terms < 2^41 each: below 2^42, reduced lazily
+        const y = acc[row + k]!;
+        const yl = y & 0xffff;
+        const yh = y >> 16;
+        ll[k]! += rl * yl;
+        lh[k]! += rl * yh;
+        hl[k]! += rh * yl;
+        hh[k]! += rh * yh;
       }
+      if ((i + 1) % 32_768 === 0) for (let k = 0; k < batch; k++) { ll[k] = mod(ll[k]!); lh[k] = mod(lh[k]!); hl[k] = mod(hl[k]!); hh[k] = mod(hh[k]!); }
+    }
+    for (let k = 0; k < batch; k++) {
+      const hi = mulInt32(mulInt32(mod(hh[k]!), 2_097_152), 65_536);
+      lhs[k] = mod(mod(ll[k]!) + mulInt32(mod(lh[k]!), 65_536) + mulInt32(mod(hl[k]!), 2_097_152) + hi);
     }
     for (let k = 0; k < batch; k++) if (mod(lhs[k]!) !== mod(t[k]! + c)) return false;
   }

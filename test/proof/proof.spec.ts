@@ -106,6 +106,18 @@ describe("Freivalds' check of a dense layer", () => {
     for (let i = 0; i < 50; i++) assert.equal(freivaldsDense(layer, x, bad, batch, random), false);
   });
 
+  it('stays exact past 2^15 rows (where the accumulators of rᵀ·acc are reduced)', () => {
+    const rand = seededRandom(11);
+    const layer = randomLayer(rand, 1, 40_000, false);
+    const x = Int8Array.from([-128, 127]); // 1 × 2
+    const acc = denseForward(layer, x, 2);
+    const random = cryptoFieldRandom();
+    assert.equal(freivaldsDense(layer, x, acc, 2, random), true);
+    const bad = acc.slice();
+    bad[39_999 * 2 + 1]! -= 1; // the last row, after the reduction
+    assert.equal(freivaldsDense(layer, x, bad, 2, random), false);
+  });
+
   it('matches recomputation on the extremes of int8 and int32', () => {
     const layer: DenseLayer = { inputs: 2, outputs: 2, weights: Int8Array.from([-128, 127, 127, -128]), bias: Int32Array.from([2 ** 31 - 1 - 32_513, -(2 ** 31) + 32_768]) };
     const x = Int8Array.from([-128, 127, -128, 127]); // 2 × 2
