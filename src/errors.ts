@@ -61,6 +61,8 @@ export const ErrorCode = {
   LEDGER_CORRUPT: 'E_LEDGER_CORRUPT',
   /** A receipt or proof does not verify. */
   RECEIPT_INVALID: 'E_RECEIPT_INVALID',
+  /** The treasury has not yet accrued what was asked of it (it accrues at the power cap): try later. */
+  TREASURY_SHORT: 'E_TREASURY_SHORT',
   /** A model's description is malformed (shapes, value ranges, sizes past the limits). */
   MODEL_INVALID: 'E_MODEL_INVALID',
   /** No model with that hash is registered on this node. */

@@ -65,6 +65,7 @@ export function httpStatusFor(code: ErrorCode): number {
     // The node cannot take more now, or is stopping: try later (or another node).
     case ErrorCode.PROCESS_LIMIT:
     case ErrorCode.MARKET_FULL:
+    case ErrorCode.TREASURY_SHORT:
     case ErrorCode.NODE_STOPPED: return 503;
     default: return 500;
   }
@@ -166,6 +167,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     if (err instanceof MaxwellError) {
       const status = httpStatusFor(err.code);
       if (status === 500) onInternalError(err, req);
+      // A condition that passes by itself says when to try again.
+      const retry = err.detail['retryAfterS'];
+      if (typeof retry === 'number') reply.header('retry-after', String(retry));
       return reply.code(status).send(errorBody(err.code, err.message));
     }
     if (err.validation !== undefined) return reply.code(400).send(errorBody(ErrorCode.BAD_REQUEST, err.message));

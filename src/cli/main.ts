@@ -34,6 +34,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case ErrorCode.BAD_REQUEST: return 64; // EX_USAGE
     // The node's API is not there (not running, wrong URL): a service unavailable.
     case ErrorCode.NODE_UNREACHABLE: return 69; // EX_UNAVAILABLE
+    case ErrorCode.TREASURY_SHORT: return 75; // EX_TEMPFAIL: try again later
     // The node's API refused the token.
     case ErrorCode.UNAUTHORIZED: return 77; // EX_NOPERM
     case ErrorCode.FILE_UNREADABLE: return 66; // EX_NOINPUT

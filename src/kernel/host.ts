@@ -281,7 +281,8 @@ export class NodeHost {
     this.ledger.mint();
     const r = this.ledger.grant(wallet, amountUj);
     if (r.kind !== 'ok') {
-      throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the treasury holds ${r.haveUj / UJ_PER_J} J, less than ${amountJ} J (it accrues ${this.ledger.powerCapW} J/s at the power cap)`);
+      const waitS = Math.ceil((amountUj - r.haveUj) / (this.ledger.powerCapW * 1e6));
+      throw new MaxwellError(ErrorCode.TREASURY_SHORT, `the treasury holds ${r.haveUj / UJ_PER_J} J, less than ${amountJ} J; it accrues ${this.ledger.powerCapW} J/s at the power cap: try again in ${waitS} s`, { retryAfterS: waitS });
     }
     return { balanceJ: (this.ledger.balanceOf(wallet) ?? 0) / UJ_PER_J };
   }

@@ -133,6 +133,10 @@ describe('node API: bad requests', () => {
       // The treasury's own wallet cannot be granted to: a wallet the ledger refuses is 422.
       const node = body(await app.inject({ url: '/v1/node' }));
       refused(await app.inject({ method: 'POST', url: `/v1/wallets/${node.node_key}/fund`, headers: AUTH, payload: { amount_j: 1 } }), 422, 'E_WALLET_INVALID');
+      // More than the treasury has accrued: a passing condition, 503 with when to try again.
+      const short = await app.inject({ method: 'POST', url: `/v1/wallets/${generateKey().raw.toString('hex')}/fund`, headers: AUTH, payload: { amount_j: 1e9 } });
+      refused(short, 503, 'E_TREASURY_SHORT', /try again in \d+ s/);
+      assert.ok(Number(short.headers['retry-after']) > 0, `Retry-After: ${short.headers['retry-after']}`);
 
       await stillServes(app);
     });
