@@ -21,6 +21,8 @@ const commands: Record<string, () => Promise<Command>> = {
   wallet: () => import('./wallet.js'),
   ledger: () => import('./ledger.js'),
   receipt: () => import('./receipt.js'),
+  prove: () => import('./prove.js'),
+  verify: () => import('./verify.js'),
   up: () => import('./up.js'),
   ps: () => import('./ps.js'),
   kill: () => import('./kill.js'),
@@ -54,7 +56,12 @@ export function exitCodeFor(code: ErrorCode): number {
     case ErrorCode.IMPORT_MISSING:
     case ErrorCode.IMPORT_FORBIDDEN:
     case ErrorCode.FEATURE_UNSUPPORTED:
-    case ErrorCode.EXPORT_MISSING: return 65; // EX_DATAERR
+    case ErrorCode.EXPORT_MISSING:
+    case ErrorCode.MODEL_INVALID:
+    case ErrorCode.MODEL_UNKNOWN:
+    case ErrorCode.CLAIM_INVALID:
+    case ErrorCode.CLAIM_REPLAYED:
+    case ErrorCode.PROOF_INVALID: return 65; // EX_DATAERR
     default: return 1;
   }
 }

@@ -1,0 +1,110 @@
+/**
+ * `maxwell prove`: runs a quantised model on a batch and writes the inference claim (the inputs
+ * and every layer's accumulators, bound to an agent and a session) that `maxwell verify` or a
+ * node checks by Freivalds' check. No SNARK yet: the claim is checkable, not zero-knowledge.
+ */
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import { usage } from './args.js';
+import { modelHash, runModel, type Model } from '../proof/model.js';
+import { MAX_BATCH, type InferenceClaim } from '../proof/claim.js';
+import { claimToJson, modelFromJson, modelToJson, quantiseInput, readInferModel, readJsonFile } from '../proof/files.js';
+
+export const summary = 'run a quantised model on a batch and write a checkable inference claim (docs/proof.md)';
+
+const HELP = `usage: maxwell prove --model FILE|infer (--input FILE | --test-set) [--agent HEX] [--session HEX] [--out FILE]
+       maxwell prove --model infer --export-model FILE
+
+Runs the model on a batch and writes the inference claim: its inputs and every layer's int32
+accumulators, bound to an agent (a 32-byte wallet) and a session (8–64 bytes), for
+\`maxwell verify\` or a node to check.
+
+options:
+  --model FILE|infer   a model file (format maxwell-model-v1), or the infer sample agent's model
+  --input FILE         {"format": "maxwell-input-v1", "samples": [[int8, ...], ...]}: quantised inputs
+  --test-set           the infer model's 45 held-out iris samples (with --model infer)
+  --agent HEX          the agent's wallet (default: 32 zero bytes)
+  --session HEX        the session (default: 16 random bytes)
+  --out FILE           write the claim here (default: standard output)
+  --export-model FILE  write the model as a model file and stop
+  -h, --help           this help`;
+
+export async function loadModel(spec: string): Promise<Model> {
+  if (spec === 'infer') return (await readInferModel()).model;
+  return modelFromJson(await readJsonFile(spec, ErrorCode.MODEL_INVALID));
+}
+
+export function hexArg(name: string, raw: string | undefined, min: number, max: number, fallback: () => Buffer): Buffer {
+  if (raw === undefined) return fallback();
+  if (!/^([0-9a-fA-F]{2})+$/.test(raw) || raw.length / 2 < min || raw.length / 2 > max) {
+    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `--${name} must be ${min === max ? min : `${min}–${max}`} bytes in hex, not '${raw}'`);
+  }
+  return Buffer.from(raw, 'hex');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = usage(() => parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      input: { type: 'string' },
+      'test-set': { type: 'boolean', default: false },
+      agent: { type: 'string' },
+      session: { type: 'string' },
+      out: { type: 'string' },
+      'export-model': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (values.model === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `--model is required\n\n${HELP}`);
+  const model = await loadModel(values.model);
+  if (values['export-model'] !== undefined) {
+    await writeFile(values['export-model'], JSON.stringify(modelToJson(model)) + '\n');
+    console.error(`maxwell prove: wrote ${model.name} (${modelHash(model).toString('hex')}) to ${values['export-model']}`);
+    return 0;
+  }
+  if ((values.input === undefined) === !values['test-set']) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, 'give exactly one of --input FILE and --test-set');
+  let input: Int8Array;
+  let batch: number;
+  const n = model.layers[0]!.inputs;
+  if (values['test-set']) {
+    if (values.model !== 'infer') throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--test-set is the infer model\'s held-out set: use it with --model infer');
+    const inf = await readInferModel();
+    batch = inf.testX.length;
+    input = quantiseInput(inf.testX, inf.inputZero);
+  } else {
+    const j = await readJsonFile(values.input!, ErrorCode.BAD_ARGUMENT) as { format?: unknown; samples?: unknown };
+    if (j.format !== 'maxwell-input-v1' || !Array.isArray(j.samples)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `${values.input} is not an input file ({"format": "maxwell-input-v1", "samples": [[...], ...]})`);
+    const samples = j.samples as unknown[];
+    batch = samples.length;
+    if (batch < 1 || batch > MAX_BATCH) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a batch is 1–${MAX_BATCH} samples, not ${batch}`);
+    input = new Int8Array(n * batch);
+    samples.forEach((s, k) => {
+      if (!Array.isArray(s) || s.length !== n || !s.every((v) => Number.isInteger(v) && v >= -128 && v <= 127)) {
+        throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `sample ${k} must be ${n} integers in [-128, 127]`);
+      }
+      s.forEach((v: number, j2: number) => { input[j2 * batch + k] = v; });
+    });
+  }
+  const claim: InferenceClaim = {
+    modelHash: modelHash(model),
+    agent: hexArg('agent', values.agent, 32, 32, () => Buffer.alloc(32)),
+    session: hexArg('session', values.session, 8, 64, () => randomBytes(16)),
+    batch,
+    input,
+    accumulators: runModel(model, input, batch),
+  };
+  const text = JSON.stringify(claimToJson(claim)) + '\n';
+  if (values.out === undefined) process.stdout.write(text);
+  else {
+    await writeFile(values.out, text);
+    console.error(`maxwell prove: a claim of ${batch} sample(s) on ${model.name} for agent ${claim.agent.toString('hex').slice(0, 16)}…, session ${claim.session.toString('hex')}: ${values.out}`);
+  }
+  return 0;
+}

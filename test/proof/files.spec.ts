@@ -1,0 +1,91 @@
+// Models and claims as files, the infer agent's model read from its source, and the CLI
+// (`maxwell prove`, `maxwell verify`) end to end, including a tampered claim.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { claimDigest } from '../../src/proof/claim.js';
+import { claimFromJson, claimToJson, modelFromJson, modelToJson, quantiseInput, readInferModel } from '../../src/proof/files.js';
+import { modelHash, runModel } from '../../src/proof/model.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(ROOT, 'bin/maxwell.js');
+const run = promisify(execFile);
+
+async function maxwell(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('proof files', () => {
+  it("the infer agent's model, read from its source, computes exactly what the agent's integer network does", async () => {
+    const inf = await readInferModel();
+    const batch = inf.testX.length;
+    const logits = runModel(inf.model, quantiseInput(inf.testX, inf.inputZero), batch).at(-1)!;
+    const predicted = Array.from({ length: batch }, (_, k) => {
+      let best = 0;
+      for (let i = 1; i < 3; i++) if (logits[i * batch + k]! > logits[best * batch + k]!) best = i;
+      return best;
+    });
+    assert.deepEqual(predicted, inf.testPred, 'the trainer\'s exact integer reference');
+    assert.ok(inf.model.logitScale > 1e-5 && inf.model.logitScale < 1e-2);
+  });
+
+  it('model and claim files round-trip to the same hash and digest', async () => {
+    const inf = await readInferModel();
+    const m = modelFromJson(JSON.parse(JSON.stringify(modelToJson(inf.model))));
+    assert.deepEqual(modelHash(m), modelHash(inf.model));
+    const input = quantiseInput(inf.testX.slice(0, 5), inf.inputZero);
+    const c = { modelHash: modelHash(m), agent: Buffer.alloc(32, 7), session: Buffer.from('0123456789abcdef', 'hex'), batch: 5, input, accumulators: runModel(m, input, 5) };
+    const back = claimFromJson(JSON.parse(JSON.stringify(claimToJson(c))));
+    assert.deepEqual(claimDigest(back), claimDigest(c));
+    assert.throws(() => modelFromJson({ format: 'something-else' }), { code: 'E_MODEL_INVALID' });
+    assert.throws(() => claimFromJson({ ...claimToJson(c), agent: 'zz' }), { code: 'E_CLAIM_INVALID', message: /agent/ });
+  });
+
+  it('maxwell prove writes a claim that maxwell verify accepts, and a tampered one is refused (exit 65)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mw-proof-'));
+    const claim = join(dir, 'claim.json');
+    const p = await maxwell(['prove', '--model', 'infer', '--test-set', '--session', '00112233445566778899', '--out', claim]);
+    assert.equal(p.code, 0, p.stderr);
+    const v = await maxwell(['verify', claim, '--model', 'infer', '--json']);
+    assert.equal(v.code, 0, v.stderr);
+    const j = JSON.parse(v.stdout);
+    assert.equal(j.verified, true);
+    assert.equal(j.batch, 45);
+    assert.ok(j.soundness_bits >= 40);
+    assert.ok(j.information_gain_bits > 0 && j.information_gain_bits <= 45 * Math.log2(3));
+
+    // One logit changed: the check catches it.
+    const text = JSON.parse(await readFile(claim, 'utf8'));
+    const logits = Buffer.from(text.accumulators_i32le_b64[1], 'base64');
+    logits.writeInt32LE(logits.readInt32LE(0) + 1, 0);
+    text.accumulators_i32le_b64[1] = logits.toString('base64');
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify(text));
+    const r = await maxwell(['verify', bad, '--model', 'infer']);
+    assert.equal(r.code, 65);
+    assert.match(r.stderr, /E_PROOF_INVALID/);
+
+    // Checked against another session (a replay elsewhere): refused.
+    const s = await maxwell(['verify', claim, '--model', 'infer', '--session', 'ffffffffffffffff']);
+    assert.equal(s.code, 65);
+    assert.match(s.stderr, /E_CLAIM_INVALID: the claim is bound to another session/);
+    // A claim for the infer model checked against another model file: unknown model.
+    const other = join(dir, 'other.json');
+    const m = modelToJson((await readInferModel()).model) as { name: string };
+    await writeFile(other, JSON.stringify({ ...m, name: 'another' }));
+    const o = await maxwell(['verify', claim, '--model', other]);
+    assert.equal(o.code, 65);
+    assert.match(o.stderr, /E_MODEL_UNKNOWN/);
+  });
+});
