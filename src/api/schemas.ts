@@ -258,8 +258,11 @@ export const routes = {
             type: 'array',
             items: {
               type: 'object',
-              required: ['time_ms', 'price_tokens_per_j', 'power_w', 'utilisation'],
-              properties: { time_ms: { type: 'integer' }, price_tokens_per_j: { type: 'number' }, power_w: { type: 'number' }, utilisation: { type: 'number' } },
+              required: ['time_ms', 'price_tokens_per_j', 'power_w', 'power_source', 'utilisation'],
+              properties: {
+                time_ms: { type: 'integer' }, price_tokens_per_j: { type: 'number' }, power_w: { type: 'number' },
+                power_source: { type: 'string', enum: ['estimated', 'measured'] }, utilisation: { type: 'number' },
+              },
             },
           },
         },

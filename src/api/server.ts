@@ -213,8 +213,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     node_key: host.ledger.nodeWallet.toString('hex'),
     power_cap_w: host.ledger.powerCapW,
     reserve_price_tokens_per_j: host.node.reservePrice,
-    avg_power_w: host.node.avgPowerW,
-    power_source: 'estimated',
+    avg_power_w: host.node.avgMeasuredPowerW ?? host.node.avgPowerW,
+    power_source: host.node.avgMeasuredPowerW === undefined ? 'estimated' : 'measured',
     workers: o.workers,
     uptime_s: (Date.now() - startedMs) / 1000,
     live_processes: host.node.list().length,
@@ -278,8 +278,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/price-history', { schema: routes.prices }, async () => ({
-    power_source: 'estimated',
-    samples: host.priceHistory().map((s) => ({ time_ms: s.timeMs, price_tokens_per_j: s.priceTokensPerJ, power_w: s.powerW, utilisation: s.utilisation })),
+    // The newest sample's source (a meter that goes stale hands over to the model; each sample says).
+    power_source: host.priceHistory().at(-1)?.powerSource ?? 'estimated',
+    samples: host.priceHistory().map((s) => ({ time_ms: s.timeMs, price_tokens_per_j: s.priceTokensPerJ, power_w: s.powerW, power_source: s.powerSource, utilisation: s.utilisation })),
   }));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

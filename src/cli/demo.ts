@@ -25,6 +25,7 @@ import { transferMessage, UJ_PER_J } from '../ledger/format.js';
 import { SqliteStore } from '../ledger/sqlite-store.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { NodeHost, type ProcessView } from '../kernel/host.js';
+import { RaplPowerMeter } from '../kernel/measured-power.js';
 import { DEFAULT_KERNEL_CONFIG } from '../kernel/config.js';
 import { NodePowerModel } from '../energy/power-model.js';
 import { availableParallelism } from 'node:os';
@@ -41,9 +42,12 @@ cannot pay are told to die (apoptosis). A live table shows each process; a summa
 
 options:
   --duration S    stop after S seconds even if agents are still running (default 60)
-  --power-cap W   the node's power budget (default: idle power plus half the modelled active
-                  range, so that the cap binds and the reserve price has to work)
+  --power-cap W   the node's power budget (default: idle power — measured where the node has
+                  RAPL, else the model's — plus half the modelled active range, so that the cap
+                  binds and the reserve price has to work)
   --workers K     worker threads (default: the number of cores)
+  --sys-root DIR  read power meters (RAPL) from DIR/sys instead of /sys (a fixture tree; an
+                  empty directory means: no meter, use the model)
   --json          no table: one JSON object at the end, for scripts
   --state DIR     the node's state directory (default ./.maxwell)
   -h, --help      this help
@@ -83,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       duration: { type: 'string' },
       'power-cap': { type: 'string' },
       workers: { type: 'string' },
+      'sys-root': { type: 'string', default: '/' },
       json: { type: 'boolean', default: false },
       state: { type: 'string', default: '.maxwell' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -96,21 +101,40 @@ export async function run(argv: string[]): Promise<number> {
   if (durationS > 3600) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--duration is at most 3600 s');
   const workers = values.workers === undefined ? availableParallelism() : positiveInteger('workers', values.workers, 1);
   const model = NodePowerModel.forCores(workers);
-  // At most the default cap: a ledger made by another command allows no more (its maximum is
-  // fixed at genesis).
-  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.min(DEFAULT_POWER_CAP_W, Math.round((model.idlePowerW + 0.5 * (model.maxPowerW - model.idlePowerW)) * 10) / 10));
+  const sysRoot = values['sys-root'];
+  // A node with a power meter: the cap is set above what it measures at rest, so that it binds
+  // on the agents' work, not on the machine's idle draw.
+  let measuredIdleW: number | undefined;
+  if (values['power-cap'] === undefined) {
+    const probe = await RaplPowerMeter.open({ root: sysRoot });
+    if (probe.meter !== undefined) {
+      for (let i = 0; i < 5; i++) {
+        probe.meter.poll(Date.now());
+        await sleep(110);
+      }
+      measuredIdleW = probe.meter.powerW(Date.now());
+    }
+  }
+  const activeRangeW = model.maxPowerW - model.idlePowerW;
+  // Without a meter: the model's idle plus half its active range, at most the default cap (a
+  // ledger made by another command allows no more: its maximum is fixed at genesis).
+  const powerCapW = positiveNumber('power-cap', values['power-cap'], measuredIdleW === undefined
+    ? Math.min(DEFAULT_POWER_CAP_W, Math.round((model.idlePowerW + 0.5 * activeRangeW) * 10) / 10)
+    : Math.round((measuredIdleW + 0.5 * activeRangeW) * 10) / 10);
   const say = values.json ? () => {} : (s: string) => console.log(s);
 
-  const host = await NodeHost.open({ stateDir: values.state, workers, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
+  const host = await NodeHost.open({ stateDir: values.state, workers, sysRoot, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
   const views: ProcessView[] = [];
   let avgPowerW = 0;
+  let avgMeasuredW: number | undefined;
+  let powerSource = '';
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
   process.once('SIGINT', onSignal);
   const started = performance.now();
   try {
     if (host.lost.length > 0) say(`the node stopped last time with ${host.lost.length} process(es) alive: recorded as lost (${host.lost.map((p) => `${p.pid} ${p.agent}`).join(', ')})`);
-    say(`maxwell demo: ${CAST.length} agents on one node, ${workers} worker(s), power cap ${powerCapW} W (the model's peak is ${model.maxPowerW.toFixed(1)} W, idle ${model.idlePowerW.toFixed(1)} W); energy: ${host.calibration.basis === 'calibrated' ? `calibrated ${host.calibration.measuredAt}` : 'nominal model (run `maxwell calibrate` to measure this machine)'}, estimated`);
+    say(`maxwell demo: ${CAST.length} agents on one node, ${workers} worker(s), power cap ${powerCapW} W (${measuredIdleW === undefined ? `the model's peak is ${model.maxPowerW.toFixed(1)} W, idle ${model.idlePowerW.toFixed(1)} W` : `${measuredIdleW.toFixed(1)} W measured at rest`}); node power ${host.powerSource}; process energy: ${host.calibration.basis === 'calibrated' ? `calibrated ${host.calibration.measuredAt}` : 'nominal model (run `maxwell calibrate` to measure this machine)'}, estimated`);
     const wallets = await fund(host, values.state, say);
     const modules = new Map<string, Awaited<ReturnType<typeof compileModule>>>();
     for (const c of CAST) {
@@ -128,7 +152,7 @@ export async function run(argv: string[]): Promise<number> {
       const now = pids.map((pid) => host.inspect(pid));
       const live = now.filter((v) => v.state !== 'dead').length;
       const elapsedS = (performance.now() - runStart) / 1000;
-      if (!values.json) table.show(now, `${elapsedS.toFixed(1)} s of at most ${durationS} s · price ${host.node.reservePrice.toFixed(2)} tokens/J · power ${lastPower(host).toFixed(1)} W (est.), cap ${powerCapW} W · ${live} of ${pids.length} alive`);
+      if (!values.json) table.show(now, `${elapsedS.toFixed(1)} s of at most ${durationS} s · price ${host.node.reservePrice.toFixed(2)} tokens/J · power ${lastPower(host)}, cap ${powerCapW} W · ${live} of ${pids.length} alive`);
       if (live === 0 || interrupted || performance.now() >= deadline) break;
       await sleep(values.json ? 100 : 250);
     }
@@ -140,7 +164,9 @@ export async function run(argv: string[]): Promise<number> {
     for (const pid of pids) views.push(host.inspect(pid));
   } finally {
     process.off('SIGINT', onSignal);
-    avgPowerW = host.node.avgPowerW;
+    avgMeasuredW = host.node.avgMeasuredPowerW;
+    avgPowerW = avgMeasuredW ?? host.node.avgPowerW;
+    powerSource = host.powerSource;
     await host.close();
   }
   const wallS = (performance.now() - started) / 1000;
@@ -167,7 +193,7 @@ export async function run(argv: string[]): Promise<number> {
       })),
       power_cap_w: powerCapW,
       avg_power_w: avgPowerW,
-      power_source: 'estimated',
+      power_source: avgMeasuredW === undefined ? 'estimated' : 'measured',
       wall_s: wallS,
       ledger_db: db,
       ledger_verified: verified,
@@ -180,7 +206,7 @@ export async function run(argv: string[]): Promise<number> {
     const out = (v.stdout ?? '').trim().split('\n').pop() ?? '';
     console.log(`${String(v.pid).padStart(4)} ${cast.wallet.padEnd(19)} ${describeExit(v).padEnd(38)} paid ${(v.chargedJ + v.rentJ + v.taxJ).toFixed(4)} J (charges ${v.chargedJ.toFixed(4)}, rent ${v.rentJ.toFixed(4)}, tax ${v.taxJ.toFixed(4)})${out ? `  ${out.slice(0, 80)}` : ''}`);
   }
-  console.log(`power: ${avgPowerW.toFixed(1)} W on average (estimated by the model) against a cap of ${powerCapW} W: ${avgPowerW <= powerCapW ? 'under the cap' : 'OVER the cap'}; ${wallS.toFixed(1)} s`);
+  console.log(`power: ${avgPowerW.toFixed(1)} W on average (${powerSource}) against a cap of ${powerCapW} W: ${avgPowerW <= powerCapW ? 'under the cap' : 'OVER the cap'}; ${wallS.toFixed(1)} s`);
   console.log(`ledger: ${db} ${verified ? 'verifies' : `DOES NOT VERIFY: ${verifyProblem}`} (every charge, rent, tax and death above is a signed entry); check it yourself: maxwell ledger verify --state ${values.state}`);
   return verified ? 0 : 1;
 }
@@ -192,9 +218,9 @@ function describeExit(v: ProcessView): string {
   return `${v.exit.reason}: ${v.exit.message}`.slice(0, 38);
 }
 
-function lastPower(host: NodeHost): number {
-  const h = host.priceHistory();
-  return h.length === 0 ? 0 : h[h.length - 1]!.powerW;
+function lastPower(host: NodeHost): string {
+  const last = host.priceHistory().at(-1);
+  return last === undefined ? 'not sampled yet' : `${last.powerW.toFixed(1)} W (${last.powerSource === 'measured' ? 'meas.' : 'est.'})`;
 }
 
 /**

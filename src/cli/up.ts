@@ -27,13 +27,15 @@ OpenAPI at /openapi.json). Requests that change state need the bearer token, mad
 
 It prints the URL, the token file and the processes lost by a previous run that did not stop
 cleanly (their deaths are in the ledger as lost), then a status line every ${STATUS_EVERY_MS / 1000} s: the
-reserve price, the node's power (estimated by the model), live processes.
+reserve price, the node's power (measured where it has RAPL, else estimated by the model),
+live processes.
 
 options:
   --port N          TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the node)
   --state DIR       the node's state directory (default ${DEFAULT_STATE_DIR})
   --workers K       worker threads (default: one per core)
+  --sys-root DIR    read power meters (RAPL) from DIR/sys instead of /sys (a fixture tree)
   --token-file PATH the bearer token's file (default STATE/api-token)
   -h, --help        this help`;
 
@@ -53,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       state: { type: 'string', default: DEFAULT_STATE_DIR },
       workers: { type: 'string' },
+      'sys-root': { type: 'string', default: '/' },
       'token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -75,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   const tokenFile = values['token-file'] ?? apiTokenPath(stateDir);
   const { token, created } = loadOrCreateToken(tokenFile);
 
-  const host = await NodeHost.open({ stateDir, workers });
+  const host = await NodeHost.open({ stateDir, workers, sysRoot: values['sys-root'] });
   const startedMs = Date.now();
   let app;
   try {
@@ -96,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   writeApiInfo(stateDir, { url, pid: process.pid });
 
   console.log(`maxwell node up: ${url}  (state ${stateDir}, ${workers} worker${workers === 1 ? '' : 's'}, power cap ${host.ledger.powerCapW} W)`);
+  console.log(`  power      ${host.powerSource}`);
   console.log(`  node key   ${host.ledger.nodeWallet.toString('hex')}`);
   console.log(`  token      ${tokenFile}${created ? ' (new)' : ''}: send it as Authorization: Bearer TOKEN to change anything`);
   console.log(`  api.json   ${apiInfoPath(stateDir)}; OpenAPI at ${url}/openapi.json`);
@@ -112,8 +116,9 @@ export async function run(argv: string[]): Promise<number> {
     const live = host.node.list().length;
     const samples = host.priceHistory();
     const last = samples[samples.length - 1];
-    const power = last === undefined ? 'n/a' : `${last.powerW.toFixed(1)} W`;
-    console.log(`${new Date().toISOString()}  price ${host.node.reservePrice.toPrecision(4)} tokens/J  power ${power} (estimated; avg ${host.node.avgPowerW.toFixed(1)} W, cap ${host.ledger.powerCapW} W)  ${live} live process${live === 1 ? '' : 'es'}  ledger ${host.ledger.size} entries`);
+    const power = last === undefined ? 'n/a' : `${last.powerW.toFixed(1)} W (${last.powerSource})`;
+    const avg = host.node.avgMeasuredPowerW;
+    console.log(`${new Date().toISOString()}  price ${host.node.reservePrice.toPrecision(4)} tokens/J  power ${power}; avg ${(avg ?? host.node.avgPowerW).toFixed(1)} W (${avg === undefined ? 'estimated' : 'measured'}), cap ${host.ledger.powerCapW} W  ${live} live process${live === 1 ? '' : 'es'}  ledger ${host.ledger.size} entries`);
   }, STATUS_EVERY_MS);
 
   let rc = 0;

@@ -23,6 +23,7 @@ import { hex, UJ_PER_J } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { DEFAULT_KERNEL_CONFIG, validateKernelConfig, type KernelConfig } from './config.js';
 import { KernelNode, type PriceSample } from './node.js';
+import { RaplPowerMeter } from './measured-power.js';
 
 export interface HostInit {
   /** The node's state directory (default ./.maxwell). */
@@ -34,6 +35,8 @@ export interface HostInit {
   calibration?: Calibration;
   /** The most live processes (default 10,000). */
   maxProcesses?: number;
+  /** Where /sys is (tests point it at a fixture tree); default '/'. */
+  sysRoot?: string;
 }
 
 /** One process as the node shows it (API, `maxwell ps`, the demo's table). Amounts in J. */
@@ -80,6 +83,8 @@ export class NodeHost {
   readonly node: KernelNode;
   readonly calibration: Calibration;
   readonly config: KernelConfig;
+  /** Where the power the cap controller holds comes from, for people. */
+  powerSource = 'estimated by the model';
   /** Processes that were alive when the node last stopped without closing them. */
   readonly lost: LostProcess[];
   private readonly pool: WorkerPool;
@@ -152,8 +157,12 @@ export class NodeHost {
       // The power model's active power per core is the calibration's, so that a busy core's
       // energy by the model is the energy its fuel is charged for.
       const power = new NodePowerModel(defaultPowerModelParams(pool.size, calibration.pActiveW));
-      node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs, power });
+      const measured = await RaplPowerMeter.open(init.sysRoot === undefined ? {} : { root: init.sysRoot });
+      node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs, power, ...(measured.meter ? { meter: measured.meter } : {}) });
       const host = new NodeHost({ stateDir, ledger, pool, node, db, calibration, config, lost });
+      host.powerSource = measured.meter === undefined
+        ? `estimated by the model${measured.problem === undefined ? ' (no RAPL on this node)' : `: ${measured.problem}`}`
+        : `measured (${measured.meter.describe})`;
       ledger.start();
       node.start();
       return host;

@@ -37,6 +37,7 @@ import { NodePowerModel } from '../energy/power-model.js';
 import { Accounts } from './accounts.js';
 import type { KernelConfig } from './config.js';
 import { PowerCapController } from './power-cap.js';
+import type { PowerMeter } from './measured-power.js';
 
 export interface NodeInit {
   /** A started pool with `slotted: true`, whose onSlotEnd calls node.onSlotEnd. */
@@ -49,6 +50,8 @@ export interface NodeInit {
   now?: () => number;
   random?: Random;
   power?: NodePowerModel;
+  /** A meter of the node's real power (RAPL): the controller follows it while it is fresh. */
+  meter?: PowerMeter;
 }
 
 export interface NodeProcess {
@@ -67,8 +70,9 @@ export interface NodeProcess {
 export interface PriceSample {
   timeMs: number;
   priceTokensPerJ: number;
-  /** The power model at the period's utilisation: estimated. */
+  /** Measured by the node's meter where it has one, else the model at the period's utilisation. */
   powerW: number;
+  powerSource: 'measured' | 'estimated';
   utilisation: number;
 }
 
@@ -87,6 +91,7 @@ export class KernelNode {
   readonly accounts: Accounts;
   readonly cap: PowerCapController;
   private readonly power: NodePowerModel;
+  private readonly meter: PowerMeter | undefined;
   private readonly markets: AuctionHeap[];
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
   private readonly inFlight: ({ pid: number; priceUtPerJ: number; walletHex: string; escrowUj: number } | null)[];
@@ -144,6 +149,7 @@ export class KernelNode {
     this.accounts = new Accounts(init.config, init.ledger);
     this.cap = new PowerCapController({ capW: init.config.powerCapW, basePrice: init.config.basePriceTokensPerJ });
     this.power = init.power ?? NodePowerModel.forCores(init.pool.size);
+    this.meter = init.meter;
     this.markets = Array.from({ length: init.pool.size }, () => new AuctionHeap({ maxBids: 65_536, minBidIntervalMs: 0, bidTtlMs: Number.MAX_SAFE_INTEGER }));
     this.inFlight = new Array(init.pool.size).fill(null);
     this.stealing = new Array<boolean>(init.pool.size).fill(false);
@@ -253,7 +259,10 @@ export class KernelNode {
     const estimate = this.power.powerAt(utilisation);
     this.nodeEnergyJ += (estimate.powerW * dt + activePerCoreW * overflowMs) / 1000;
     this.idleEnergyJ += (this.power.idlePowerW * dt) / 1000;
-    this.reserve = this.cap.update(now, estimate.powerW);
+    // The controller holds the node's real power under the cap where it is measured.
+    this.meter?.poll(now);
+    const measuredW = this.meter?.powerW(now);
+    this.reserve = this.cap.update(now, measuredW ?? estimate.powerW);
     if (now - this.lastSampleMs >= SAMPLE_MS) this.sample(now);
     this.reapDoomed();
     for (let w = 0; w < this.markets.length; w++) this.fill(w);
@@ -263,7 +272,11 @@ export class KernelNode {
   private sample(now: number): void {
     const span = Math.max(1, now - this.sampleFromMs);
     const utilisation = Math.min(1, this.sampleBusyMs / (span * this.pool.size));
-    this.samples.push({ timeMs: now, priceTokensPerJ: this.reserve, powerW: this.power.powerAt(utilisation).powerW, utilisation });
+    const measuredW = this.meter?.powerW(now);
+    this.samples.push({
+      timeMs: now, priceTokensPerJ: this.reserve, utilisation,
+      ...(measuredW === undefined ? { powerW: this.power.powerAt(utilisation).powerW, powerSource: 'estimated' as const } : { powerW: measuredW, powerSource: 'measured' as const }),
+    });
     if (this.samples.length > PRICE_SAMPLES) this.samples.shift();
     this.lastSampleMs = now;
     this.sampleFromMs = now;
@@ -273,6 +286,12 @@ export class KernelNode {
   /** The reserve price and power over the last minute, oldest first. */
   priceHistory(): PriceSample[] {
     return this.samples.slice();
+  }
+
+  /** The node's average measured power since it started (W), where it has a meter. */
+  get avgMeasuredPowerW(): number | undefined {
+    if (this.meter === undefined) return undefined;
+    return this.meter.energyJ / Math.max(1e-3, (this.lastTickMs - this.startedMs) / 1000);
   }
 
   /** The node's average power since it started (W, estimated: the power model). */

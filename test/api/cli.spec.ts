@@ -37,7 +37,7 @@ async function maxwell(args: string[], env: Record<string, string> = {}): Promis
 describe('API clients over HTTP', () => {
   it('ps, kill and run --node drive a listening node; errors come back with their codes and exit statuses', async () => {
     const state = await mkdtemp(join(tmpdir(), 'mw-cli-'));
-    const host = await NodeHost.open({ stateDir: state, workers: 1, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 10_000 } });
+    const host = await NodeHost.open({ stateDir: state, workers: 1, sysRoot: join(ROOT, 'test/fixtures/sys-empty'), config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 10_000 } });
     const { token } = loadOrCreateToken(apiTokenPath(state));
     const app = await buildApi({ host, token, workers: 1 });
     try {
@@ -136,7 +136,7 @@ describe('API clients over HTTP', () => {
 
   it('maxwell up serves until SIGTERM, writes api.json and a 0600 token, and closes the ledger soundly', async () => {
     const state = await mkdtemp(join(tmpdir(), 'mw-up-'));
-    const child = spawn(process.execPath, [BIN, 'up', '--port', '0', '--state', state, '--workers', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'up', '--port', '0', '--state', state, '--workers', '1', '--sys-root', join(ROOT, 'test/fixtures/sys-empty')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });

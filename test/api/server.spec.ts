@@ -29,7 +29,8 @@ interface Node {
 async function withNode(fn: (n: Node) => Promise<void>, o: { maxProcesses?: number } = {}): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'mw-api-'));
   const host = await NodeHost.open({
-    stateDir, workers: 1, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 10_000 },
+    // No power meter (an empty /sys): power is the model's on any machine that runs the tests.
+    stateDir, workers: 1, sysRoot: fileURLToPath(new URL('../../../test/fixtures/sys-empty', import.meta.url)), config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 10_000 },
     ...(o.maxProcesses === undefined ? {} : { maxProcesses: o.maxProcesses }),
   });
   const internal: unknown[] = [];

@@ -5,7 +5,7 @@
 // a node killed mid-run restarts with a valid ledger and reports the processes it lost.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +20,14 @@ import { verifyLedger } from '../../src/ledger/verify.js';
 import { WASM_PAGE_BYTES } from '../../src/runtime/instrument.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const NO_METER = join(ROOT, 'test/fixtures/sys-empty');
 const agent = (name: string) => readFile(join(ROOT, 'agents/build', `${name}.wasm`)).then((b) => new Uint8Array(b));
 
 async function openHost(o: { workers: number; config?: Partial<KernelConfig> }): Promise<NodeHost> {
   const stateDir = await mkdtemp(join(tmpdir(), 'mw-kernel-'));
   // A cap high enough for the treasury to fund the tests at once, unless a test sets its own.
-  return NodeHost.open({ stateDir, workers: o.workers, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 1000, ...o.config } });
+  // No power meter (an empty /sys), so that power is the model's on any machine that runs them.
+  return NodeHost.open({ stateDir, workers: o.workers, sysRoot: NO_METER, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 1000, ...o.config } });
 }
 
 /** A new wallet holding `j` J (the treasury waits for the cap to accrue it if need be). */
@@ -226,6 +228,43 @@ describe('kernel end to end', () => {
       assert.ok(host.node.avgPowerW <= capW * 1.05, `average since the start ${host.node.avgPowerW} W`);
     } finally {
       await host.close();
+    }
+  });
+
+  it('where the node has RAPL, the controller holds the measured power, and says so', async () => {
+    // A /sys tree with one RAPL package whose counter a timer advances at 20 W.
+    const sys = await mkdtemp(join(tmpdir(), 'mw-rapl-'));
+    const zone = join(sys, 'sys/class/powercap/intel-rapl:0');
+    await mkdir(zone, { recursive: true });
+    await writeFile(join(zone, 'name'), 'package-0\n');
+    await writeFile(join(zone, 'max_energy_range_uj'), '262143328850\n');
+    const t0 = Date.now();
+    const write = () => writeFile(join(zone, 'energy_uj'), `${1_000_000 + Math.round((Date.now() - t0) * 20_000)}\n`);
+    await write();
+    const timer = setInterval(() => { void write(); }, 10);
+    const stateDir = await mkdtemp(join(tmpdir(), 'mw-kernel-'));
+    const host = await NodeHost.open({ stateDir, workers: 1, sysRoot: sys, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 15 } });
+    try {
+      assert.match(host.powerSource, /^measured \(RAPL intel-rapl:0\)/);
+      await sleep(2_500);
+      const h = host.priceHistory().filter((x) => x.timeMs >= Date.now() - 1_000);
+      assert.ok(h.length > 0 && h.every((x) => x.powerSource === 'measured'), 'every recent sample is measured');
+      const meanW = h.reduce((a, x) => a + x.powerW, 0) / h.length;
+      assert.ok(Math.abs(meanW - 20) < 2, `measured ${meanW} W`);
+      // Idle by the model (no process), 20 W by the meter against a 15 W cap: the price rose.
+      assert.ok(host.node.reservePrice > 1, `reserve ${host.node.reservePrice}`);
+      assert.ok(Math.abs(host.node.avgMeasuredPowerW! - 20) < 3, `average ${host.node.avgMeasuredPowerW} W`);
+    } finally {
+      clearInterval(timer);
+      await host.close();
+    }
+    // Without RAPL, the model, labelled so.
+    const plain = await openHost({ workers: 1 });
+    try {
+      assert.match(plain.powerSource, /^estimated by the model/);
+      assert.equal(plain.node.avgMeasuredPowerW, undefined);
+    } finally {
+      await plain.close();
     }
   });
 
