@@ -94,7 +94,9 @@ export class KernelNode {
   private readonly meter: PowerMeter | undefined;
   private readonly markets: AuctionHeap[];
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
-  private readonly inFlight: ({ pid: number; priceUtPerJ: number; walletHex: string; escrowUj: number } | null)[];
+  private readonly inFlight: ({ pid: number; slot: number; priceUtPerJ: number; walletHex: string; escrowUj: number } | null)[];
+  /** The last slot's number (1..2^31−1, never 0: 0 is a slot that cannot be preempted). */
+  private slotSeq = 0;
   /**
    * Per wallet (hex), the most its slots now running can cost: a slot is sized to what the wallet
    * can pay less what its other running slots may cost, so that processes sharing a wallet on
@@ -330,7 +332,9 @@ export class KernelNode {
         continue;
       }
       const escrowUj = Math.ceil(fuel * ujPerFuel * 1.01) + 10;
-      this.inFlight[w] = { pid: award.pid, priceUtPerJ, walletHex: a.walletHex, escrowUj };
+      this.slotSeq = this.slotSeq >= 2 ** 31 - 1 ? 1 : this.slotSeq + 1;
+      const slot = this.slotSeq;
+      this.inFlight[w] = { pid: award.pid, slot, priceUtPerJ, walletHex: a.walletHex, escrowUj };
       this.escrowUj.set(a.walletHex, (this.escrowUj.get(a.walletHex) ?? 0) + escrowUj);
       const raised = this.raisedAtMs.get(award.pid);
       if (raised !== undefined) {
@@ -341,7 +345,7 @@ export class KernelNode {
       this.slotsSold++;
       this.pool.grant(award.pid, fuel, {
         balanceUj: availableUj, ujPerFuel, priceTokensPerJ: this.reserve, taxUjPerByte: this.config.erasureTaxUjPerByte,
-      });
+      }, slot);
       return;
     }
     this.steal(w);
@@ -451,6 +455,14 @@ export class KernelNode {
     if (p === undefined) return;
     const a = this.accounts.get(pid);
     if (a !== undefined && !a.dead) this.accounts.close(pid, reason, this.now());
+    // Its bid and its slot (if it held one) are over: the escrow goes back to the wallet. (After a
+    // worker crash no slot end will come for it.)
+    if (this.markets[p.worker]!.has(pid)) this.markets[p.worker]!.removeBid(pid);
+    const slot = this.inFlight[p.worker];
+    if (slot?.pid === pid) {
+      this.inFlight[p.worker] = null;
+      this.release(slot);
+    }
     p.exit ??= { reason: 'killed', code: null, errorCode: ErrorCode.NODE_STOPPED, message: 'the node stopped' };
     this.retire(p);
   }
@@ -485,9 +497,9 @@ export class KernelNode {
    */
   private preemptFor(p: NodeProcess): void {
     const slot = this.inFlight[p.worker];
-    if (slot === null || slot === undefined || slot.pid === p.pid || p.bid < this.reserve) return;
+    if (slot === null || slot === undefined || slot.pid === p.pid || p.bid < this.reserve || this.notified.has(p.pid)) return;
     const running = this.processes.get(slot.pid);
-    if (running !== undefined && running.bid < p.bid) this.pool.preempt(slot.pid);
+    if (running !== undefined && running.bid < p.bid) this.pool.preempt(slot.pid, slot.slot);
   }
 
   /** The live processes. */

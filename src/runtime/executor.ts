@@ -29,8 +29,9 @@ export interface ExecutorInit {
   /** Run processes only on granted fuel (the kernel's slots), instead of round robin. */
   slotted?: boolean;
   /**
-   * Slotted: a shared cell where the node writes the pid whose slot must end early (a higher
-   * bid arrived): read at each slice end, where the slot is cut to the fuel used so far.
+   * Slotted: a shared cell where the node writes the number of the slot that must end early (a
+   * higher bid arrived): read at each slice end, where that slot is cut to the fuel used so far.
+   * Slot numbers are never reused, so a request that arrives after its slot ended cuts nothing.
    */
   preempt?: Int32Array;
 }
@@ -54,7 +55,7 @@ export class Executor {
   private head = 0;
   private deadlineMs = Infinity;
   /** Slotted: each granted process's grant and its fuel count when the grant began. */
-  private readonly grants = new Map<number, { fuel: number; startFuel: number }>();
+  private readonly grants = new Map<number, { fuel: number; startFuel: number; slot: number }>();
   private slotEnds: SlotEnd[] = [];
 
   constructor(init: Partial<ExecutorInit> = {}) {
@@ -90,10 +91,10 @@ export class Executor {
     // Slotted: continuing hands out a whole slice, so a process whose grant has less than that
     // left is suspended and resumed on exactly what is left.
     p.onSliceEnd = () => {
-      if (this.preemptCell !== undefined && Atomics.load(this.preemptCell, 0) === p.pid) {
-        Atomics.compareExchange(this.preemptCell, 0, p.pid, 0);
-        const g = this.grants.get(p.pid);
-        if (g !== undefined) g.fuel = p.fuelUsed - g.startFuel; // the slot ends here, paid for what it used
+      const g = this.grants.get(p.pid);
+      if (g !== undefined && g.slot !== 0 && this.preemptCell !== undefined && Atomics.load(this.preemptCell, 0) === g.slot) {
+        Atomics.compareExchange(this.preemptCell, 0, g.slot, 0);
+        g.fuel = p.fuelUsed - g.startFuel; // the slot ends here, paid for what it used
         return 'suspend';
       }
       return this.runnable > 0 || performance.now() >= this.deadlineMs || this.grantLeft(p) < this.init.sliceFuel ? 'suspend' : 'continue';
@@ -107,7 +108,7 @@ export class Executor {
    * Slotted: lets process `pid` run for `fuel` more (one bought slot), its ABI calls seeing
    * `view` (the kernel's balance and price for the slot). False if it is not live.
    */
-  grant(pid: number, fuel: number, view?: SlotView): boolean {
+  grant(pid: number, fuel: number, view?: SlotView, slot = 0): boolean {
     assert(this.init.slotted === true, 'grants are for a slotted executor');
     assert(Number.isSafeInteger(fuel) && fuel > 0, 'a grant is a positive whole amount of fuel');
     const p = this.live.get(pid);
@@ -117,7 +118,7 @@ export class Executor {
       g.fuel += fuel;
       return true;
     }
-    this.grants.set(pid, { fuel, startFuel: p.fuelUsed });
+    this.grants.set(pid, { fuel, startFuel: p.fuelUsed, slot });
     if (view !== undefined) p.setSlotView(view);
     this.queue.push(p);
     return true;
@@ -138,7 +139,7 @@ export class Executor {
       // is a slot of its own, which the kernel does not charge.
       const queued = this.grants.has(pid);
       if (queued) this.endGrant(p, false);
-      this.grants.set(pid, { fuel: graceFuel, startFuel: p.fuelUsed });
+      this.grants.set(pid, { fuel: graceFuel, startFuel: p.fuelUsed, slot: 0 }); // never preempted
       if (!queued) this.queue.push(p);
     } else if (!this.queue.slice(this.head).includes(p)) {
       this.queue.push(p);
@@ -188,8 +189,8 @@ export class Executor {
     const g = this.grants.get(p.pid);
     if (g === undefined) return;
     this.grants.delete(p.pid);
-    // A preemption that arrived as the slot ended anyway must not cut its next one.
-    if (this.preemptCell !== undefined) Atomics.compareExchange(this.preemptCell, 0, p.pid, 0);
+    // A request for this slot that comes too late is cleared (it could match no other slot anyway).
+    if (this.preemptCell !== undefined && g.slot !== 0) Atomics.compareExchange(this.preemptCell, 0, g.slot, 0);
     this.slotEnds.push({ pid: p.pid, fuelUsed: p.fuelUsed - g.startFuel, dead, ...p.takeSlotReport() });
   }
 

@@ -78,7 +78,7 @@ export class WorkerPool {
   private workers: Worker[] = [];
   /** Per worker, shared cells for killing processes in the middle of a long slice. */
   private interrupts: Int32Array[] = [];
-  /** Per worker, one cell: the pid whose slot must end at its next slice end (preempt). */
+  /** Per worker, one cell: the number of the slot that must end at its next slice end (preempt). */
   private preempts: Int32Array[] = [];
   /** Workers that crashed: no process is placed on them again. */
   private readonly dead = new Set<number>();
@@ -216,24 +216,25 @@ export class WorkerPool {
    * Slotted pools: lets process `pid` run for `fuel` more on its worker (a slot the kernel sold
    * it). When the grant is used up, onSlotEnd says how much fuel it really used.
    */
-  grant(pid: number, fuel: number, view?: SlotView): void {
+  grant(pid: number, fuel: number, view?: SlotView, slot = 0): void {
     assert(this.init.slotted, 'grants are for a slotted pool');
     const r = this.table.get(pid);
     if (r === undefined) throw new MaxwellError(ErrorCode.NO_SUCH_PROCESS, `no process ${pid}`, { pid });
     if (!Number.isSafeInteger(fuel) || fuel <= 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a grant is a positive whole amount of fuel, not ${fuel}`);
     if (r.state === 'dead') return;
-    this.post(r.worker, { type: 'grant', pid, fuel, ...(view === undefined ? {} : { view }) });
+    if (!Number.isInteger(slot) || slot < 0 || slot >= 2 ** 31) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a slot number is an integer in [0, 2^31), not ${slot}`);
+    this.post(r.worker, { type: 'grant', pid, fuel, ...(view === undefined ? {} : { view }), ...(slot === 0 ? {} : { slot }) });
   }
 
   /**
-   * Slotted pools: ends `pid`'s slot early, at its next slice end (a slice is the pool's
-   * sliceFuel): the slot end reports the fuel it used so far. For a higher bid that must not
-   * wait out the slot.
+   * Slotted pools: ends slot number `slot` of process `pid` early, at its next slice end (a
+   * slice is the pool's sliceFuel): the slot end reports the fuel it used so far. For a higher
+   * bid that must not wait out the slot. A request for a slot that has already ended does nothing.
    */
-  preempt(pid: number): void {
+  preempt(pid: number, slot: number): void {
     const r = this.table.get(pid);
-    if (r === undefined || r.state === 'dead' || this.moving.has(pid)) return;
-    Atomics.store(this.preempts[r.worker]!, 0, pid);
+    if (r === undefined || r.state === 'dead' || this.moving.has(pid) || slot === 0) return;
+    Atomics.store(this.preempts[r.worker]!, 0, slot);
   }
 
   /** The worker a process lives on now (migrate moves it). */

@@ -11,7 +11,7 @@ export type ToWorker =
   /** Ends a process; with graceFuel > 0, first runs its `maxwell_apoptosis` export on that much fuel (a death notice). */
   | { type: 'kill'; pid: number; exit: ProcessExit; graceFuel?: number; graceView?: SlotView }
   /** Slotted pools: let `pid` run for `fuel` more (a slot the kernel sold it), with what its ABI calls see. */
-  | { type: 'grant'; pid: number; fuel: number; view?: SlotView }
+  | { type: 'grant'; pid: number; fuel: number; view?: SlotView; slot?: number }
   /** Migration: take parked process `pid` out of this worker (answered by 'detached'). */
   | { type: 'detach'; pid: number }
   /** Migration: carry on a process detached from another worker (answered by 'adopted'). */

@@ -109,7 +109,7 @@ port.on('message', (msg: ToWorker) => {
     }
     case 'grant': {
       // A grant for a process already dead (its exit is on its way) is dropped.
-      if (executor.grant(msg.pid, msg.fuel, msg.view)) wake();
+      if (executor.grant(msg.pid, msg.fuel, msg.view, msg.slot ?? 0)) wake();
       return;
     }
     case 'detach': {

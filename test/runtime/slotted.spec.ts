@@ -14,20 +14,26 @@ const AGENTS = fileURLToPath(new URL('../../../agents/build/', import.meta.url))
 const load = async (name: string) => compileModule(new Uint8Array(await readFile(`${AGENTS}${name}.wasm`)));
 
 describe('slotted executor', () => {
-  it('cuts a slot at its next slice end when the node preempts it, reporting the fuel used so far', async () => {
+  it('cuts a slot at its next slice end when the node preempts it (by slot number), reporting the fuel used so far', async () => {
     const looper = await load('looper');
     const preempt = new Int32Array(new SharedArrayBuffer(4));
     const ex = new Executor({ sliceFuel: 100_000, slotted: true, preempt });
     ex.spawn(looper, { pid: 7, budgetFuel: 1e12, memoryLimitPages: 16 });
-    ex.grant(7, 1e9);
-    Atomics.store(preempt, 0, 7);
+    ex.grant(7, 1e9, undefined, 42);
+    Atomics.store(preempt, 0, 42);
     ex.runFor(1_000);
     const [end] = ex.takeSlotEnds();
     assert.equal(end?.pid, 7, 'the slot ended');
     assert.ok(end!.fuelUsed <= 200_000, `after one slice or so, not the grant's 10^9: ${end!.fuelUsed}`);
     assert.equal(ex.runnable, 0, 'and the process is parked');
     assert.equal(Atomics.load(preempt, 0), 0, 'the request was consumed');
-    // The next slot runs in full.
+    // A request that arrives after its slot ended cuts nothing: the next slot runs in full.
+    Atomics.store(preempt, 0, 42);
+    ex.grant(7, 1_000_000, undefined, 43);
+    ex.runFor(1_000);
+    assert.ok(ex.takeSlotEnds()[0]!.fuelUsed >= 1_000_000);
+    // Nor does a request for a slot number on a grant that has none (a death notice's grace).
+    Atomics.store(preempt, 0, 0);
     ex.grant(7, 1_000_000);
     ex.runFor(1_000);
     assert.ok(ex.takeSlotEnds()[0]!.fuelUsed >= 1_000_000);
