@@ -79,8 +79,8 @@ export async function run(argv: string[]): Promise<number> {
     batch = inf.testX.length;
     input = quantiseInput(inf.testX, inf.inputZero);
   } else {
-    const j = await readJsonFile(values.input!, ErrorCode.BAD_ARGUMENT) as { format?: unknown; samples?: unknown };
-    if (j.format !== 'maxwell-input-v1' || !Array.isArray(j.samples)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `${values.input} is not an input file ({"format": "maxwell-input-v1", "samples": [[...], ...]})`);
+    const j = await readJsonFile(values.input!, ErrorCode.BAD_ARGUMENT) as { format?: unknown; samples?: unknown } | null;
+    if (typeof j !== 'object' || j === null || j.format !== 'maxwell-input-v1' || !Array.isArray(j.samples)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `${values.input} is not an input file ({"format": "maxwell-input-v1", "samples": [[...], ...]})`);
     const samples = j.samples as unknown[];
     batch = samples.length;
     if (batch < 1 || batch > MAX_BATCH) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a batch is 1–${MAX_BATCH} samples, not ${batch}`);

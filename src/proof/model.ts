@@ -51,7 +51,8 @@ const bad = (why: string) => new MaxwellError(ErrorCode.MODEL_INVALID, why);
 export function checkModel(m: Model): void {
   if (typeof m.name !== 'string' || m.name.length === 0 || m.name.length > 128) throw bad('a model has a name of 1–128 characters');
   if (!Array.isArray(m.layers) || m.layers.length === 0 || m.layers.length > MAX_LAYERS) throw bad(`a model has 1–${MAX_LAYERS} layers`);
-  if (!(Number.isFinite(m.logitScale) && m.logitScale > 0)) throw bad(`logitScale must be a positive number, not ${m.logitScale}`);
+  // Bounded so that any int32 logit times the scale stays finite in the softmax.
+  if (!(Number.isFinite(m.logitScale) && m.logitScale > 0 && m.logitScale <= 1e3)) throw bad(`logitScale must be a number in (0, 1000], not ${m.logitScale}`);
   let weights = 0;
   m.layers.forEach((l, i) => {
     const at = `layer ${i}`;
@@ -63,6 +64,7 @@ export function checkModel(m: Model): void {
     weights += l.weights.length;
     if (i > 0 && l.inputs !== m.layers[i - 1]!.outputs) throw bad(`${at}: ${l.inputs} inputs after a layer of ${m.layers[i - 1]!.outputs} outputs`);
     const last = i === m.layers.length - 1;
+    if (last && l.outputs < 2) throw bad(`${at}: the last layer classifies: at least 2 outputs, not ${l.outputs}`);
     if (last !== (l.requant === undefined)) throw bad(`${at}: every layer but the last requantises its outputs, and the last does not`);
     const r = l.requant;
     if (r !== undefined) {

@@ -52,6 +52,30 @@ describe('proof files', () => {
     assert.throws(() => claimFromJson({ ...claimToJson(c), agent: 'zz' }), { code: 'E_CLAIM_INVALID', message: /agent/ });
   });
 
+  it('untrusted files are refused with codes, never a crash: wrong shapes, too many entries, junk base64, devices, extreme scales', async () => {
+    const inf = await readInferModel();
+    const good = modelToJson(inf.model) as Record<string, unknown> & { layers: Record<string, unknown>[] };
+    assert.throws(() => modelFromJson({ ...good, layers: [null] }), { code: 'E_MODEL_INVALID', message: /layer 0 must be an object/ });
+    assert.throws(() => modelFromJson({ ...good, layers: new Array(10_000).fill(good.layers[0]) }), { code: 'E_MODEL_INVALID' });
+    assert.throws(() => modelFromJson({ ...good, logit_scale: 1e308 }), { code: 'E_MODEL_INVALID', message: /logitScale/ });
+    assert.throws(() => modelFromJson({ ...good, layers: [good.layers[0], { ...good.layers[1], weights_i8_b64: good.layers[1]!['weights_i8_b64'] + '!!' }] }), { code: 'E_MODEL_INVALID', message: /base64/ });
+    const one = { ...inf.model, layers: [inf.model.layers[0]!, { ...inf.model.layers[1]!, outputs: 1, weights: new Int8Array(16), bias: new Int32Array(1) }] };
+    assert.throws(() => modelHash(one), { code: 'E_MODEL_INVALID', message: /at least 2 outputs/ });
+    const input = quantiseInput(inf.testX.slice(0, 2), inf.inputZero);
+    const c = claimToJson({ modelHash: modelHash(inf.model), agent: Buffer.alloc(32), session: Buffer.alloc(8), batch: 2, input, accumulators: runModel(inf.model, input, 2) }) as Record<string, unknown>;
+    assert.throws(() => claimFromJson({ ...c, accumulators_i32le_b64: new Array(1_000_000).fill('') }), { code: 'E_CLAIM_INVALID' });
+    assert.throws(() => claimFromJson({ ...c, input_i8_b64: 'AAAA=junk' }), { code: 'E_CLAIM_INVALID', message: /base64/ });
+    assert.throws(() => claimFromJson(null), { code: 'E_CLAIM_INVALID' });
+    const r = await maxwell(['verify', '/dev/zero', '--model', 'infer']);
+    assert.equal(r.code, 65);
+    assert.match(r.stderr, /E_CLAIM_INVALID: \/dev\/zero is not a regular file/);
+    const dir = await mkdtemp(join(tmpdir(), 'mw-proof-'));
+    await writeFile(join(dir, 'null.json'), 'null');
+    const n = await maxwell(['prove', '--model', 'infer', '--input', join(dir, 'null.json')]);
+    assert.equal(n.code, 64);
+    assert.match(n.stderr, /E_BAD_ARGUMENT: .* is not an input file/);
+  });
+
   it('maxwell prove writes a claim that maxwell verify accepts, and a tampered one is refused (exit 65)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mw-proof-'));
     const claim = join(dir, 'claim.json');
