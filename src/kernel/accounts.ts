@@ -23,7 +23,7 @@ import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import type { BasisName, DeathReasonName } from '../ledger/format.js';
 import type { Outcome } from '../ledger/ledger.js';
-import { erasureTaxUj, rentDueUj, type KernelConfig } from './config.js';
+import { erasureTaxUj, rentDueForUj, type KernelConfig } from './config.js';
 
 /** The part of the ledger the accounts use (src/ledger/ledger.ts Ledger). */
 export interface LedgerPort {
@@ -42,6 +42,9 @@ export interface Account {
   /** The erasure bond posted for memoryBytes (µJ). */
   bondUj: number;
   lastRentMs: number;
+  /** Memory held since the last rent charge, integrated (byte·ms) up to `memoryAtMs`. */
+  memoryByteMs: number;
+  memoryAtMs: number;
   /** Totals, µJ. */
   energyUj: number;
   chargedUj: number;
@@ -83,7 +86,7 @@ export class Accounts {
     if (this.accounts.has(pid)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `process ${pid} already has an account`);
     if (this.ledger.balanceOf(wallet) === undefined) throw new MaxwellError(ErrorCode.WALLET_UNKNOWN, `the wallet ${wallet.toString('hex')} has never been funded`);
     const a: Account = {
-      pid, wallet, walletHex: wallet.toString('hex'), memoryBytes: 0, bondUj: 0, lastRentMs: nowMs,
+      pid, wallet, walletHex: wallet.toString('hex'), memoryBytes: 0, bondUj: 0, lastRentMs: nowMs, memoryByteMs: 0, memoryAtMs: nowMs,
       energyUj: 0, chargedUj: 0, rentUj: 0, taxUj: 0, lastPriceUtPerJ: 0, dueToDie: null, dead: false,
     };
     this.accounts.set(pid, a);
@@ -123,15 +126,14 @@ export class Accounts {
       if (periodMs < this.config.rentPeriodMs) break;
       this.rentHead++;
       this.rentQueue.push(a);
-      const due = rentDueUj(this.config, periodMs, a.memoryBytes);
-      a.lastRentMs += periodMs;
+      const { due, avgBytes } = this.rentFor(a, periodMs);
       if (due === 0) continue;
       if (this.availableUj(a.wallet, a.walletHex) < due) {
         this.doom(a, 'cannot_pay_rent');
         broke.push(a.pid);
         continue;
       }
-      const r = this.ledger.rent({ wallet: a.wallet, pid: a.pid, periodMs, memoryBytes: a.memoryBytes, amountUj: due });
+      const r = this.ledger.rent({ wallet: a.wallet, pid: a.pid, periodMs, memoryBytes: avgBytes, amountUj: due });
       if (r.kind !== 'ok') {
         this.doom(a, 'cannot_pay_rent');
         broke.push(a.pid);
@@ -146,12 +148,38 @@ export class Accounts {
     return broke;
   }
 
-  /** The process asks to grow its memory by `bytes`: posts the erasure bond, or refuses (false) if the wallet cannot. */
-  grow(pid: number, bytes: number): boolean {
+  /**
+   * The rent for the next `periodMs` since the last charge: the base rate for the time, and the
+   * memory rate for the memory integrated over it. Closes the period (the next starts after it).
+   */
+  private rentFor(a: Account, periodMs: number): { due: number; avgBytes: number } {
+    const endMs = a.lastRentMs + periodMs;
+    this.integrate(a, endMs);
+    const due = rentDueForUj(this.config, periodMs, a.memoryByteMs);
+    const avgBytes = Math.ceil(a.memoryByteMs / periodMs);
+    a.lastRentMs = endMs;
+    a.memoryByteMs = 0;
+    return { due, avgBytes };
+  }
+
+  /** Adds the memory held from its last change (or charge) to `toMs` to the period's integral. */
+  private integrate(a: Account, toMs: number): void {
+    if (toMs > a.memoryAtMs) {
+      a.memoryByteMs += a.memoryBytes * (toMs - a.memoryAtMs);
+      a.memoryAtMs = toMs;
+    }
+  }
+
+  /**
+   * The process asks to grow its memory by `bytes` (at `nowMs`, from when it pays rent for it):
+   * posts the erasure bond, or refuses (false) if the wallet cannot.
+   */
+  grow(pid: number, bytes: number, nowMs = this.get(pid)?.memoryAtMs ?? 0): boolean {
     const a = this.live(pid);
     assert(Number.isSafeInteger(bytes) && bytes > 0, 'a grow is a positive whole number of bytes');
     const bond = erasureTaxUj(this.config, a.memoryBytes + bytes) - a.bondUj;
     if (this.availableUj(a.wallet, a.walletHex) < bond) return false;
+    this.integrate(a, nowMs);
     a.memoryBytes += bytes;
     a.bondUj += bond;
     this.bonds.set(a.walletHex, (this.bonds.get(a.walletHex) ?? 0) + bond);
@@ -209,10 +237,9 @@ export class Accounts {
     // poverty cannot; the node forgoes it).
     const periodMs = nowMs === undefined ? 0 : Math.floor(nowMs - a.lastRentMs);
     if (periodMs > 0) {
-      const due = rentDueUj(this.config, periodMs, a.memoryBytes);
-      a.lastRentMs += periodMs;
+      const { due, avgBytes } = this.rentFor(a, periodMs);
       if (due > 0 && this.availableUj(a.wallet, a.walletHex) >= due) {
-        const r = this.ledger.rent({ wallet: a.wallet, pid, periodMs, memoryBytes: a.memoryBytes, amountUj: due });
+        const r = this.ledger.rent({ wallet: a.wallet, pid, periodMs, memoryBytes: avgBytes, amountUj: due });
         if (r.kind === 'ok') a.rentUj += r.amountUj;
       }
     }

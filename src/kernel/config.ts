@@ -83,6 +83,15 @@ export function rentDueUj(c: KernelConfig, periodMs: number, memoryBytes: number
   return Math.ceil(((c.baseRentUjPerS + c.memoryRentUjPerMiBS * mib) * periodMs) / 1000);
 }
 
+/**
+ * Rent due (µJ, rounded up) for `periodMs` during which the process held `memoryByteMs` byte·ms
+ * of memory (its memory integrated over the period: a grow late in a period pays for the time
+ * it was held, not for the whole period).
+ */
+export function rentDueForUj(c: KernelConfig, periodMs: number, memoryByteMs: number): number {
+  return Math.ceil((c.baseRentUjPerS * periodMs + (c.memoryRentUjPerMiBS * memoryByteMs) / 2 ** 20) / 1000);
+}
+
 /** The entropy tax (µJ, rounded up) for erasing `bytes`. */
 export function erasureTaxUj(c: KernelConfig, bytes: number): number {
   return Math.ceil(bytes * c.erasureTaxUjPerByte);

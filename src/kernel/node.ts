@@ -180,7 +180,7 @@ export class KernelNode {
     try {
       this.accounts.open(s.pid, o.wallet, this.now());
       const initialBytes = module.info.guestInitialPages * WASM_PAGE_BYTES;
-      if (initialBytes > 0 && !this.accounts.grow(s.pid, initialBytes)) {
+      if (initialBytes > 0 && !this.accounts.grow(s.pid, initialBytes, this.now())) {
         throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the wallet cannot post the erasure bond for the module's ${initialBytes} bytes of memory`);
       }
       this.markets[worker]!.setBid(s.pid, o.bid, this.now());
@@ -220,7 +220,7 @@ export class KernelNode {
     const p = this.processes.get(e.pid);
     if (a !== undefined && !a.dead) {
       // Bonds first: the slot's view let the process grow only while its balance covered them.
-      if (e.grownBytes > 0 && !this.accounts.grow(e.pid, e.grownBytes)) this.accounts.markDue(e.pid, 'cannot_pay_charge');
+      if (e.grownBytes > 0 && !this.accounts.grow(e.pid, e.grownBytes, this.now())) this.accounts.markDue(e.pid, 'cannot_pay_charge');
       if (e.discardedBytes > 0 && !this.accounts.discard(e.pid, e.discardedBytes)) this.doomed.add(e.pid);
       const energyUj = Math.ceil(e.fuelUsed * this.jPerFuel * 1e6);
       if (sold) {

@@ -59,6 +59,20 @@ describe('kernel accounts', () => {
     assert.equal(ledger.balanceOf(poor), 5, 'nothing was taken');
   });
 
+  it('memory pays rent for the time it was held: a grow just before the period ends costs little', () => {
+    const { wallet, accounts, advance, now } = setup(100_000_000);
+    accounts.open(1, wallet, now());
+    advance(999);
+    assert.equal(accounts.grow(1, 2 ** 30, now()), true); // 1 GiB, held for the last 1 ms
+    advance(1);
+    accounts.accrueRent(now());
+    // 10 µJ for the second, and 400 µJ/(MiB·s) × 1024 MiB × 1 ms = 409.6 µJ: 420 µJ, not 409,610.
+    assert.equal(accounts.get(1)!.rentUj, Math.ceil(config.baseRentUjPerS + (config.memoryRentUjPerMiBS * 1024) / 1000));
+    advance(1000);
+    accounts.accrueRent(now());
+    assert.equal(accounts.get(1)!.rentUj - 420, config.baseRentUjPerS + config.memoryRentUjPerMiBS * 1024, 'the next period pays for all of it');
+  });
+
   it('rent is charged once per period (not rounded up every tick), and the rest at close', () => {
     const { wallet, accounts, advance, now } = setup(1_000_000);
     accounts.open(1, wallet, now());
