@@ -117,6 +117,10 @@ export async function run(argv: string[]): Promise<number> {
     const samples = host.priceHistory();
     const last = samples[samples.length - 1];
     const power = last === undefined ? 'n/a' : `${last.powerW.toFixed(1)} W (${last.powerSource})`;
+    // A node that measures more than the cap allows with nothing running can run nothing.
+    if (last?.powerSource === 'measured' && live === 0 && last.powerW >= 0.95 * host.ledger.powerCapW) {
+      console.log(`maxwell up: warning: the node draws ${last.powerW.toFixed(1)} W (measured) with no process running, at or above its cap's target (95% of ${host.ledger.powerCapW} W): the price will rise until little or nothing runs; restart with a higher cap`);
+    }
     const avg = host.node.avgMeasuredPowerW;
     console.log(`${new Date().toISOString()}  price ${host.node.reservePrice.toPrecision(4)} tokens/J  power ${power}; avg ${(avg ?? host.node.avgPowerW).toFixed(1)} W (${avg === undefined ? 'estimated' : 'measured'}), cap ${host.ledger.powerCapW} W  ${live} live process${live === 1 ? '' : 'es'}  ledger ${host.ledger.size} entries`);
   }, STATUS_EVERY_MS);

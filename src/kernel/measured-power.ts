@@ -29,6 +29,8 @@ export class RaplPowerMeter implements PowerMeter {
   readonly describe: string;
   private last: RaplSample;
   private reading = false;
+  /** After a failed read the next sample only restarts the interval: an average over the gap is not a fresh reading. */
+  private resync = false;
   private lastPollMs = -Infinity;
   private latestW: number | undefined;
   private latestAtMs = -Infinity;
@@ -63,14 +65,23 @@ export class RaplPowerMeter implements PowerMeter {
     this.reading = true;
     this.lastPollMs = nowMs;
     this.meter.sample().then((s) => {
-      const total = this.meter.interval(this.last, s).total;
+      const prev = this.last;
       this.last = s;
+      if (this.resync) {
+        this.resync = false;
+        return;
+      }
+      const total = this.meter.interval(prev, s).total;
       if (total !== undefined && Number.isFinite(total.powerW)) {
         this.latestW = total.powerW;
         this.latestAtMs = this.now();
         this.energyJ += total.energyJ;
       }
-    }, () => { /* a failed read leaves the last reading to go stale: the model takes over */ }).finally(() => {
+    }, () => {
+      // A failed read leaves the last reading to go stale (the model takes over) and the next
+      // good one restarts the interval.
+      this.resync = true;
+    }).finally(() => {
       this.reading = false;
     });
   }
