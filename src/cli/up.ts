@@ -10,7 +10,8 @@ import { NodeHost } from '../kernel/host.js';
 import { DEFAULT_STATE_DIR } from '../ledger/node-files.js';
 import { buildApi } from '../api/server.js';
 import { apiInfoPath, apiTokenPath, loadOrCreateToken, processAlive, readApiInfo, removeApiInfo, tokenFileIsOpen, writeApiInfo } from '../api/files.js';
-import { positiveInteger, usage } from './args.js';
+import { positiveInteger, positiveNumber, usage } from './args.js';
+import { DEFAULT_KERNEL_CONFIG } from '../kernel/config.js';
 
 export const summary = 'run a long-lived node with an HTTP API on 127.0.0.1 (for ps, kill, run --node)';
 
@@ -36,6 +37,7 @@ options:
   --state DIR       the node's state directory (default ${DEFAULT_STATE_DIR})
   --workers K       worker threads (default: one per core)
   --sys-root DIR    read power meters (RAPL) from DIR/sys instead of /sys (a fixture tree)
+  --power-cap W     the node's power budget (default ${DEFAULT_KERNEL_CONFIG.powerCapW} W; at most the ledger's maximum, fixed when it was created)
   --token-file PATH the bearer token's file (default STATE/api-token)
   -h, --help        this help`;
 
@@ -56,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       state: { type: 'string', default: DEFAULT_STATE_DIR },
       workers: { type: 'string' },
       'sys-root': { type: 'string', default: '/' },
+      'power-cap': { type: 'string' },
       'token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -67,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `up takes no arguments, not '${positionals.join(' ')}'`);
   const listenPort = port(values.port);
   const workers = positiveInteger('workers', values.workers, availableParallelism());
+  const powerCapW = positiveNumber('power-cap', values['power-cap'], DEFAULT_KERNEL_CONFIG.powerCapW);
   const stateDir = values.state;
   mkdirSync(stateDir, { recursive: true });
 
@@ -78,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   const tokenFile = values['token-file'] ?? apiTokenPath(stateDir);
   const { token, created } = loadOrCreateToken(tokenFile);
 
-  const host = await NodeHost.open({ stateDir, workers, sysRoot: values['sys-root'] });
+  const host = await NodeHost.open({ stateDir, workers, sysRoot: values['sys-root'], config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
   const startedMs = Date.now();
   let app;
   try {
@@ -119,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
     const power = last === undefined ? 'n/a' : `${last.powerW.toFixed(1)} W (${last.powerSource})`;
     // A node that measures more than the cap allows with nothing running can run nothing.
     if (last?.powerSource === 'measured' && live === 0 && last.powerW >= 0.95 * host.ledger.powerCapW) {
-      console.log(`maxwell up: warning: the node draws ${last.powerW.toFixed(1)} W (measured) with no process running, at or above its cap's target (95% of ${host.ledger.powerCapW} W): the price will rise until little or nothing runs; restart with a higher cap`);
+      console.log(`maxwell up: warning: the node draws ${last.powerW.toFixed(1)} W (measured) with no process running, at or above its cap's target (95% of ${host.ledger.powerCapW} W): the price will rise until little or nothing runs; restart with a higher --power-cap`);
     }
     const avg = host.node.avgMeasuredPowerW;
     console.log(`${new Date().toISOString()}  price ${host.node.reservePrice.toPrecision(4)} tokens/J  power ${power}; avg ${(avg ?? host.node.avgPowerW).toFixed(1)} W (${avg === undefined ? 'estimated' : 'measured'}), cap ${host.ledger.powerCapW} W  ${live} live process${live === 1 ? '' : 'es'}  ledger ${host.ledger.size} entries`);
