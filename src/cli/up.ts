@@ -18,7 +18,7 @@ export const summary = 'run a long-lived node with an HTTP API on 127.0.0.1 (for
 const DEFAULT_PORT = 7070;
 const STATUS_EVERY_MS = 5_000;
 
-const HELP = `usage: maxwell up [--port N] [--host ADDR] [--state DIR] [--workers K] [--token-file PATH]
+const HELP = `usage: maxwell up [--port N] [--host ADDR] [--state DIR] [--workers K] [--power-cap W] [--sys-root DIR] [--token-file PATH]
 
 Runs a node until SIGINT (Ctrl-C) or SIGTERM: the ledger (STATE/ledger.db), a worker pool, the
 kernel loop (slot auctions, rent, apoptosis, the power cap), and its HTTP API (docs/api.md;
