@@ -18,14 +18,16 @@ export interface PowerMeter {
   poll(nowMs: number): void;
   /** The latest measured power (W) if fresh, else undefined. */
   powerW(nowMs: number): number | undefined;
-  /** Energy measured since the meter opened (J). */
+  /** Energy measured since the meter opened (J), over `measuredMs` of intervals. */
   readonly energyJ: number;
+  readonly measuredMs: number;
   /** What is measured, for people: "RAPL intel-rapl:0, intel-rapl:1". */
   readonly describe: string;
 }
 
 export class RaplPowerMeter implements PowerMeter {
   energyJ = 0;
+  measuredMs = 0;
   readonly describe: string;
   private last: RaplSample;
   private reading = false;
@@ -71,11 +73,13 @@ export class RaplPowerMeter implements PowerMeter {
         this.resync = false;
         return;
       }
-      const total = this.meter.interval(prev, s).total;
+      const interval = this.meter.interval(prev, s);
+      const total = interval.total;
       if (total !== undefined && Number.isFinite(total.powerW)) {
         this.latestW = total.powerW;
         this.latestAtMs = this.now();
         this.energyJ += total.energyJ;
+        this.measuredMs += interval.durationMs;
       }
     }, () => {
       // A failed read leaves the last reading to go stale (the model takes over) and the next

@@ -290,10 +290,10 @@ export class KernelNode {
     return this.samples.slice();
   }
 
-  /** The node's average measured power since it started (W), where it has a meter. */
+  /** The node's average measured power (W) over the time its meter has measured, where it has one. */
   get avgMeasuredPowerW(): number | undefined {
-    if (this.meter === undefined) return undefined;
-    return this.meter.energyJ / Math.max(1e-3, (this.lastTickMs - this.startedMs) / 1000);
+    if (this.meter === undefined || this.meter.measuredMs === 0) return undefined;
+    return this.meter.energyJ / (this.meter.measuredMs / 1000);
   }
 
   /** The node's average power since it started (W, estimated: the power model). */
