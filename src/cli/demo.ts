@@ -101,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   if (durationS > 3600) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--duration is at most 3600 s');
   const workers = values.workers === undefined ? availableParallelism() : positiveInteger('workers', values.workers, 1);
   const model = NodePowerModel.forCores(workers);
+  const say = values.json ? () => {} : (s: string) => console.log(s);
   const sysRoot = values['sys-root'];
   // A node with a power meter: the cap is set above what it measures at rest, so that it binds
   // on the agents' work, not on the machine's idle draw.
@@ -118,10 +119,15 @@ export async function run(argv: string[]): Promise<number> {
   const activeRangeW = model.maxPowerW - model.idlePowerW;
   // Without a meter: the model's idle plus half its active range, at most the default cap (a
   // ledger made by another command allows no more: its maximum is fixed at genesis).
-  const powerCapW = positiveNumber('power-cap', values['power-cap'], measuredIdleW === undefined
-    ? Math.min(DEFAULT_POWER_CAP_W, Math.round((model.idlePowerW + 0.5 * activeRangeW) * 10) / 10)
-    : Math.round((measuredIdleW + 0.5 * activeRangeW) * 10) / 10);
-  const say = values.json ? () => {} : (s: string) => console.log(s);
+  // The ledger's maximum cap is fixed when it is created (at least the default): a default above
+  // an existing ledger's maximum is brought down to it.
+  const ledgerMaxW = existingLedgerMaxCapW(values.state) ?? Math.max(DEFAULT_POWER_CAP_W, measuredIdleW === undefined ? 0 : measuredIdleW + 0.5 * activeRangeW);
+  const powerCapW = positiveNumber('power-cap', values['power-cap'], Math.min(ledgerMaxW, measuredIdleW === undefined
+    ? Math.round((model.idlePowerW + 0.5 * activeRangeW) * 10) / 10
+    : Math.round((measuredIdleW + 0.5 * activeRangeW) * 10) / 10));
+  if (measuredIdleW !== undefined && measuredIdleW >= 0.95 * powerCapW) {
+    say(`warning: the node draws ${measuredIdleW.toFixed(1)} W (measured) at rest, at or above its cap's target (95% of ${powerCapW} W): little will run; use --power-cap or another --state`);
+  }
 
   const host = await NodeHost.open({ stateDir: values.state, workers, sysRoot, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
   const views: ProcessView[] = [];
@@ -209,6 +215,19 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`power: ${avgPowerW.toFixed(1)} W on average (${powerSource}) against a cap of ${powerCapW} W: ${avgPowerW <= powerCapW ? 'under the cap' : 'OVER the cap'}; ${wallS.toFixed(1)} s`);
   console.log(`ledger: ${db} ${verified ? 'verifies' : `DOES NOT VERIFY: ${verifyProblem}`} (every charge, rent, tax and death above is a signed entry); check it yourself: maxwell ledger verify --state ${values.state}`);
   return verified ? 0 : 1;
+}
+
+/** The maximum power cap of the ledger in STATE, if there is one (fixed at its genesis). */
+function existingLedgerMaxCapW(stateDir: string): number | undefined {
+  const path = ledgerPath(stateDir);
+  if (!existsSync(path)) return undefined;
+  const store = new SqliteStore(path, { readonly: true });
+  try {
+    const g = store.genesis();
+    return g === undefined ? undefined : g.maxPowerCapMw / 1000;
+  } finally {
+    store.close();
+  }
 }
 
 function describeExit(v: ProcessView): string {

@@ -161,7 +161,7 @@ export class NodeHost {
       node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs, power, ...(measured.meter ? { meter: measured.meter } : {}) });
       const host = new NodeHost({ stateDir, ledger, pool, node, db, calibration, config, lost });
       host.powerSource = measured.meter === undefined
-        ? `estimated by the model${measured.problem === undefined ? ' (no RAPL on this node)' : `: ${measured.problem}`}`
+        ? `estimated by the model${measured.problem === undefined ? ', no RAPL on this node' : `: ${measured.problem}`}`
         : `measured (${measured.meter.describe})`;
       ledger.start();
       node.start();
