@@ -3,13 +3,11 @@
 // `maxwell up` itself started, found through STATE/api.json, used and stopped with SIGTERM.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createServer, type AddressInfo } from 'node:net';
 import { NodeHost } from '../../src/kernel/host.js';
 import { DEFAULT_KERNEL_CONFIG } from '../../src/kernel/config.js';
@@ -18,21 +16,12 @@ import { apiInfoPath, apiTokenPath, loadOrCreateToken } from '../../src/api/file
 import { NodeClient, resolveNode } from '../../src/api/client.js';
 import { generateKey } from '../../src/ledger/keys.js';
 import { agentName } from '../../src/cli/run.js';
+import { BIN, maxwell as runMaxwell, ROOT } from '../cli-helper.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'bin/maxwell.js');
 const AGENTS = join(ROOT, 'agents/build');
-const exec = promisify(execFile);
 
-async function maxwell(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 60_000, env: { ...process.env, MAXWELL_TOKEN: '', ...env } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The CLI with no token in the environment unless a test gives one. */
+const maxwell = (args: string[], env: Record<string, string> = {}) => runMaxwell(args, { env: { MAXWELL_TOKEN: '', ...env } });
 
 describe('API clients over HTTP', () => {
   it('ps, kill and run --node drive a listening node; errors come back with their codes and exit statuses', async () => {

@@ -2,29 +2,14 @@
 // (`maxwell prove`, `maxwell verify`) end to end, including a tampered claim.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { claimDigest } from '../../src/proof/claim.js';
 import { claimFromJson, claimToJson, modelFromJson, modelToJson, quantiseInput, readInferModel } from '../../src/proof/files.js';
 import { modelHash, runModel } from '../../src/proof/model.js';
+import { maxwell } from '../cli-helper.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'bin/maxwell.js');
-const run = promisify(execFile);
-
-async function maxwell(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('proof files', () => {
   it("the infer agent's model, read from its source, computes exactly what the agent's integer network does", async () => {
