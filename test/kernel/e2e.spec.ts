@@ -5,7 +5,7 @@
 // a node killed mid-run restarts with a valid ledger and reports the processes it lost.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -243,7 +243,12 @@ describe('kernel end to end', () => {
     await writeFile(join(zone, 'name'), 'package-0\n');
     await writeFile(join(zone, 'max_energy_range_uj'), '262143328850\n');
     const t0 = Date.now();
-    const write = () => writeFile(join(zone, 'energy_uj'), `${1_000_000 + Math.round((Date.now() - t0) * 20_000)}\n`);
+    // Written whole and renamed into place, as the kernel's file is always whole when read.
+    const write = async () => {
+      const tmp = join(zone, `.energy_uj.${Math.random().toString(36).slice(2)}`);
+      await writeFile(tmp, `${1_000_000 + Math.round((Date.now() - t0) * 20_000)}\n`);
+      await rename(tmp, join(zone, 'energy_uj'));
+    };
     await write();
     const timer = setInterval(() => { void write(); }, 10);
     const stateDir = await mkdtemp(join(tmpdir(), 'mw-kernel-'));
