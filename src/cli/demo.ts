@@ -254,7 +254,7 @@ class LiveTable {
 
   show(views: ProcessView[], progress: string): void {
     const t = performance.now();
-    const header = ['pid', 'agent', 'state', 'bid', 'balance J', 'energy J', 'rent J', 'tax J', 'price', 'power W'];
+    const header = ['pid', 'agent', 'state', 'bid', 'balance J', 'energy J (est.)', 'rent J', 'tax J', 'price', 'power W (est.)'];
     const rows = views.map((v) => {
       const last = this.lastEnergy.get(v.pid);
       // The process's power: its energy over the last redraw (estimated, like the energy).
