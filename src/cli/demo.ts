@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { readModuleFile, compileModule } from '../runtime/module.js';
+import { alignColumns } from './table.js';
 import { positiveInteger, positiveNumber, usage } from './args.js';
 import { generateKey, loadKey, saveNewKey, signWith } from '../ledger/keys.js';
 import { DEFAULT_POWER_CAP_W, ledgerPath, walletKeyPath } from '../ledger/node-files.js';
@@ -272,9 +273,7 @@ class LiveTable {
       console.log(progress);
       return;
     }
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    const text = [line(header), ...rows.map(line), progress];
+    const text = [...alignColumns(header, rows, (i) => i >= 3), progress];
     if (this.drawn > 0) process.stdout.write(`\x1b[${this.drawn}F`);
     process.stdout.write(text.map((l) => `${l}\x1b[K`).join('\n') + '\n');
     this.drawn = text.length;

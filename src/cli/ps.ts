@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { DEFAULT_STATE_DIR } from '../ledger/node-files.js';
 import { NodeClient, resolveNode, type ApiProcess } from '../api/client.js';
+import { alignColumns } from './table.js';
 import { usage } from './args.js';
 
 export const summary = "list a running node's processes (pid, state, bid, balance, energy, rent, tax)";
@@ -30,10 +31,8 @@ export function table(ps: ApiProcess[]): string {
     String(p.pid), p.agent, p.state, String(p.bid), j(p.balance_j), j(p.energy_j), j(p.rent_j), j(p.tax_j),
     p.exit === null ? '' : p.exit.reason === 'exit' ? `exit ${p.exit.code}` : p.exit.reason,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const right = new Set([0, 3, 4, 5, 6, 7]);
-  const line = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
+  return alignColumns(head, rows, (i) => right.has(i)).join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
