@@ -73,6 +73,12 @@ export const ErrorCode = {
   CLAIM_REPLAYED: 'E_CLAIM_REPLAYED',
   /** A claim's outputs are not what its model computes on its inputs (the check caught it). */
   PROOF_INVALID: 'E_PROOF_INVALID',
+  /** A Groth16 proof's bytes are not a proof: wrong length, a point not on the curve or not in its subgroup. */
+  PROOF_MALFORMED: 'E_PROOF_MALFORMED',
+  /** A Groth16 verification key is malformed (shape, points off the curve) or not the circuit's. */
+  VKEY_INVALID: 'E_VKEY_INVALID',
+  /** The circuit's trusted setup (powers of tau, proving key) has not been generated here: run `maxwell proof setup`. */
+  SETUP_MISSING: 'E_SETUP_MISSING',
   /** A key file is missing, unreadable or not an Ed25519 key. */
   KEY_INVALID: 'E_KEY_INVALID',
   /** The process is dead: it can no longer be killed or rebid. */

@@ -61,7 +61,11 @@ export function exitCodeFor(code: ErrorCode): number {
     case ErrorCode.MODEL_UNKNOWN:
     case ErrorCode.CLAIM_INVALID:
     case ErrorCode.CLAIM_REPLAYED:
-    case ErrorCode.PROOF_INVALID: return 65; // EX_DATAERR
+    case ErrorCode.PROOF_INVALID:
+    case ErrorCode.PROOF_MALFORMED:
+    case ErrorCode.VKEY_INVALID: return 65; // EX_DATAERR
+    // A one-time step the operator has to run first: a configuration problem.
+    case ErrorCode.SETUP_MISSING: return 78; // EX_CONFIG
     default: return 1;
   }
 }
