@@ -143,6 +143,7 @@ function extras(e: Entry): string {
     case 'erasure_tax': return `pid ${e.pid}, ${e.bytes} bytes erased`;
     case 'reward': return `pid ${e.pid}, ${e.milliBits / 1000} bits`;
     case 'death': return `pid ${e.pid}, ${e.reason}`;
+    case 'query_fee': return `pid ${e.pid}, ${e.samples} samples`;
     case 'grant': case 'burn': return '';
   }
 }

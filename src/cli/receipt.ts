@@ -98,7 +98,7 @@ function epochsText(epochs: number[]): string {
 /** The totals that are not zero, beyond the charge: "rent X J, granted Y J, ...". */
 function otherTotals(t: ReceiptTotals): string[] {
   const parts: [string, number][] = [
-    ['rent', t.rent_uj], ['erasure tax', t.erasure_tax_uj], ['death tax', t.death_uj], ['rewards', t.rewards_uj],
+    ['rent', t.rent_uj], ['erasure tax', t.erasure_tax_uj], ['death tax', t.death_uj], ['rewards', t.rewards_uj], ['query fees', t.query_fees_uj],
     ['granted', t.granted_uj], ['transferred in', t.transferred_in_uj], ['transferred out', t.transferred_out_uj],
   ];
   return parts.filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${j(v)}`);

@@ -31,6 +31,7 @@
  *        reward      pid u32, milliBits u64                                    (12)
  *        burn        —                                                         (0)
  *        death       pid u32, reason u8                                        (5)
+ *        query_fee   pid u32, samples u64                                      (12)
  *
  * Wallets are raw 32-byte Ed25519 public keys. The node's own wallet (the treasury) is the node
  * key: charges, rent, taxes and deaths pay it; grants and rewards come from it; only it mints
@@ -72,6 +73,8 @@ export const Kind = {
   reward: 7,
   burn: 8,
   death: 9,
+  /** A requester pays the node for the queries it gives a process (proof of useful work, docs/proof.md). */
+  query_fee: 10,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindCode = (typeof Kind)[KindName];
@@ -108,7 +111,7 @@ export const UJ_PER_J = 1_000_000;
 /** priceUtPerJ of 1 token per joule. */
 export const PRICE_UNIT = 1_000_000;
 
-const BODY_BYTES: Record<KindCode, number> = { 1: 24, 2: 0, 3: 72, 4: 29, 5: 16, 6: 12, 7: 12, 8: 0, 9: 5 };
+const BODY_BYTES: Record<KindCode, number> = { 1: 24, 2: 0, 3: 72, 4: 29, 5: 16, 6: 12, 7: 12, 8: 0, 9: 5, 10: 12 };
 export const MAX_ENTRY_BYTES = HEADER_BYTES + 72;
 
 /** The length of the entry starting at `at` in a concatenation of entries (from its kind byte), or -1 if that is not an entry's start. */
@@ -139,6 +142,7 @@ export type Entry = Common &
     | { kind: 'reward'; pid: number; milliBits: number }
     | { kind: 'burn' }
     | { kind: 'death'; pid: number; reason: DeathReasonName }
+    | { kind: 'query_fee'; pid: number; samples: number }
   );
 
 const BASIS_NAMES: BasisName[] = ['estimated', 'measured'];
@@ -187,6 +191,7 @@ export function encodeEntry(e: Entry): Buffer {
     case 'rent': b.writeUInt32BE(e.pid, o); b.writeUInt32BE(e.periodMs, o + 4); putU64(b, o + 8, e.memoryBytes); break;
     case 'erasure_tax': b.writeUInt32BE(e.pid, o); putU64(b, o + 4, e.bytes); break;
     case 'reward': b.writeUInt32BE(e.pid, o); putU64(b, o + 4, e.milliBits); break;
+    case 'query_fee': b.writeUInt32BE(e.pid, o); putU64(b, o + 4, e.samples); break;
     case 'death': b.writeUInt32BE(e.pid, o); b[o + 4] = DeathReason[e.reason]; break;
     case 'grant': case 'burn': break;
   }
@@ -222,6 +227,7 @@ export function decodeEntry(b: Buffer): Entry {
     case 'rent': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), periodMs: b.readUInt32BE(o + 4), memoryBytes: readU64(b, o + 8) };
     case 'erasure_tax': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), bytes: readU64(b, o + 4) };
     case 'reward': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), milliBits: readU64(b, o + 4) };
+    case 'query_fee': return { kind, seq, timeMs, prevHash, from, to, amountUj, fromBalanceUj, toBalanceUj, pid: b.readUInt32BE(o), samples: readU64(b, o + 4) };
     case 'death': {
       const reason = REASON_NAMES[b[o + 4]!];
       if (reason === undefined) throw new FormatError(`unknown death reason ${b[o + 4]}`);

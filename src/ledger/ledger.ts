@@ -299,6 +299,19 @@ export class Ledger {
     return this.pay('reward', this.nodeWallet, r.wallet, r.amountUj, { pid: r.pid, milliBits: r.milliBits });
   }
 
+  /**
+   * Requester → treasury: the fee for the queries (`samples` in all) given to process `pid`.
+   * The node sets the fee at least at the most the queries' answers could earn in rewards, so
+   * that a requester colluding with an agent cannot farm the mint (docs/proof.md).
+   */
+  queryFee(f: { wallet: Buffer; pid: number; samples: number; amountUj: number }): Outcome {
+    this.checkWallet(f.wallet, 'the requester');
+    this.checkPid(f.pid);
+    this.checkCount(f.samples, 'samples');
+    this.checkAmount(f.amountUj);
+    return this.payNode('query_fee', f.wallet, f.amountUj, { pid: f.pid, samples: f.samples });
+  }
+
   /** Destroys treasury tokens (supply falls). */
   burn(amountUj: number): Outcome {
     this.checkAmount(amountUj);
@@ -431,7 +444,7 @@ export class Ledger {
     if (!Number.isInteger(pid) || pid < 0 || pid > MAX_PID) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a pid is an integer in [0, 2^32), not ${pid}`);
   }
 
-  private payNode(kind: 'charge' | 'rent' | 'erasure_tax' | 'death', wallet: Buffer, amountUj: number, body: object): Outcome {
+  private payNode(kind: 'charge' | 'rent' | 'erasure_tax' | 'death' | 'query_fee', wallet: Buffer, amountUj: number, body: object): Outcome {
     if (wallet.equals(this.nodeWallet)) throw new MaxwellError(ErrorCode.WALLET_INVALID, `the treasury does not pay itself a ${kind}`);
     this.checkKnown(wallet, 'the payer');
     return this.pay(kind, wallet, this.nodeWallet, amountUj, body);

@@ -52,6 +52,8 @@ export interface ReceiptTotals {
   erasure_tax_uj: number;
   death_uj: number;
   rewards_uj: number;
+  /** Fees this wallet paid as a requester for queries it gave processes. */
+  query_fees_uj: number;
   granted_uj: number;
   transferred_in_uj: number;
   transferred_out_uj: number;
@@ -108,6 +110,7 @@ export function describeEntry(e: Entry): Record<string, string | number> {
     case 'rent': Object.assign(d, { pid: e.pid, period_ms: e.periodMs, memory_bytes: e.memoryBytes }); break;
     case 'erasure_tax': Object.assign(d, { pid: e.pid, bytes: e.bytes }); break;
     case 'reward': Object.assign(d, { pid: e.pid, milli_bits: e.milliBits }); break;
+    case 'query_fee': Object.assign(d, { pid: e.pid, samples: e.samples }); break;
     case 'death': Object.assign(d, { pid: e.pid, reason: e.reason }); break;
     case 'transfer': Object.assign(d, { nonce: e.nonce }); break;
     case 'mint': Object.assign(d, { period_start_ms: e.periodStartMs, period_end_ms: e.periodEndMs, power_cap_mw: e.powerCapMw }); break;
@@ -117,7 +120,7 @@ export function describeEntry(e: Entry): Record<string, string | number> {
 }
 
 function emptyTotals(): ReceiptTotals {
-  return { entries: 0, charged_uj: 0, fuel: 0, energy_uj: 0, rent_uj: 0, erasure_tax_uj: 0, death_uj: 0, rewards_uj: 0, granted_uj: 0, transferred_in_uj: 0, transferred_out_uj: 0, epochs: [] };
+  return { entries: 0, charged_uj: 0, fuel: 0, energy_uj: 0, rent_uj: 0, erasure_tax_uj: 0, death_uj: 0, rewards_uj: 0, query_fees_uj: 0, granted_uj: 0, transferred_in_uj: 0, transferred_out_uj: 0, epochs: [] };
 }
 
 function addToTotals(t: ReceiptTotals, e: Entry, wallet: Buffer, epoch: number): void {
@@ -129,6 +132,7 @@ function addToTotals(t: ReceiptTotals, e: Entry, wallet: Buffer, epoch: number):
     case 'erasure_tax': t.erasure_tax_uj += e.amountUj; break;
     case 'death': t.death_uj += e.amountUj; break;
     case 'reward': t.rewards_uj += e.amountUj; break;
+    case 'query_fee': t.query_fees_uj += e.amountUj; break;
     case 'grant': t.granted_uj += e.amountUj; break;
     case 'transfer':
       if (e.to.equals(wallet)) t.transferred_in_uj += e.amountUj;

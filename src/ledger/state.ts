@@ -9,7 +9,7 @@
  *      prevHash is the previous entry's leaf hash (genesisHash for seq 0).
  *  R2  amountUj is a safe integer, > 0 (death: ≥ 0).
  *  R3  the parties fit the kind: mint ZERO → node; burn node → ZERO; grant and reward
- *      node → a wallet; charge, rent, erasure_tax and death a wallet → node; transfer between
+ *      node → a wallet; charge, rent, erasure_tax, death and query_fee a wallet → node; transfer between
  *      two distinct wallets, neither the node. Wallets other than ZERO are 32-byte keys.
  *  R4  the payer is known (has received tokens before) and can pay: no balance goes negative;
  *      no balance and no supply exceeds MAX_UJ.
@@ -285,7 +285,7 @@ export class LedgerState {
     // Every u64 of the body, read or not by the rules, must hold a safe integer, as decodeEntry demands.
     if (kind === 'charge') readU64(blob, o + 4);
     else if (kind === 'rent') readU64(blob, o + 8);
-    else if (kind === 'erasure_tax' || kind === 'reward') readU64(blob, o + 4);
+    else if (kind === 'erasure_tax' || kind === 'reward' || kind === 'query_fee') readU64(blob, o + 4);
     const seq = readU64(blob, at + 2);
     const timeMs = readU64(blob, at + 10);
     const amount = readU64(blob, at + 114);
@@ -443,7 +443,7 @@ export function partiesProblem(kind: KindName, fromNode: boolean, toNode: boolea
     case 'mint': return !fromZero || !toNode ? 'a mint goes from ZERO to the node' : null;
     case 'burn': return !fromNode || !toZero ? 'a burn goes from the node to ZERO' : null;
     case 'grant': case 'reward': return !fromNode || toNode || toZero ? `a ${kind} goes from the node to another wallet` : null;
-    case 'charge': case 'rent': case 'erasure_tax': case 'death':
+    case 'charge': case 'rent': case 'erasure_tax': case 'death': case 'query_fee':
       return fromNode || fromZero || !toNode ? `a ${kind} goes from a wallet to the node` : null;
     case 'transfer': return fromNode || toNode || fromZero || toZero || !distinct ? 'a transfer goes between two distinct wallets, neither the node' : null;
   }

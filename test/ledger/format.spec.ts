@@ -66,11 +66,12 @@ const BODY: Record<KindName, Field[]> = {
   reward: [{ name: 'pid', at: 138, type: 'u32' }, { name: 'milliBits', at: 142, type: 'u64' }],
   burn: [],
   death: [{ name: 'pid', at: 138, type: 'u32' }, { name: 'reason', at: 142, type: 'u8' }],
+  query_fee: [{ name: 'pid', at: 138, type: 'u32' }, { name: 'samples', at: 142, type: 'u64' }],
 };
-/** Total sizes: 138 + the body sizes of the table (24, 0, 72, 29, 16, 12, 12, 0, 5). */
-const SIZE: Record<KindName, number> = { mint: 162, grant: 138, transfer: 210, charge: 167, rent: 154, erasure_tax: 150, reward: 150, burn: 138, death: 143 };
+/** Total sizes: 138 + the body sizes of the table (24, 0, 72, 29, 16, 12, 12, 0, 5, 12). */
+const SIZE: Record<KindName, number> = { mint: 162, grant: 138, transfer: 210, charge: 167, rent: 154, erasure_tax: 150, reward: 150, burn: 138, death: 143, query_fee: 150 };
 const KINDS = Object.keys(Kind) as KindName[];
-const CODES: Record<KindName, number> = { mint: 1, grant: 2, transfer: 3, charge: 4, rent: 5, erasure_tax: 6, reward: 7, burn: 8, death: 9 };
+const CODES: Record<KindName, number> = { mint: 1, grant: 2, transfer: 3, charge: 4, rent: 5, erasure_tax: 6, reward: 7, burn: 8, death: 9, query_fee: 10 };
 
 // ---------- arbitraries ----------
 
@@ -96,6 +97,7 @@ const bodyOf: { [K in KindName]: fc.Arbitrary<object> } = {
   reward: fc.record({ pid: u32, milliBits: u64 }),
   burn: fc.constant({}),
   death: fc.record({ pid: u32, reason }),
+  query_fee: fc.record({ pid: u32, samples: u64 }),
 };
 const entryOfKind = (k: KindName): fc.Arbitrary<Entry> => fc.tuple(common, bodyOf[k]).map(([c, b]) => ({ kind: k, ...c, ...b }) as Entry);
 const anyEntry = fc.constantFrom(...KINDS).chain(entryOfKind);
@@ -196,7 +198,7 @@ describe('format: encodeEntry / decodeEntry', () => {
   });
 
   it('decode refuses an unknown kind, with FormatError', () => {
-    for (const code of [0, 10, 11, 128, 255]) {
+    for (const code of [0, 11, 12, 128, 255]) {
       for (const len of [138, 143, 162, 210]) {
         const b = Buffer.alloc(len);
         b[0] = 1;
@@ -315,7 +317,7 @@ describe('format: entryLengthAt', () => {
       c[0] = v;
       assert.equal(entryLengthAt(c, 0), -1, `version ${v}`);
     }
-    for (const k of [0, 10, 255]) {
+    for (const k of [0, 11, 255]) {
       const c = Buffer.from(b);
       c[1] = k;
       assert.equal(entryLengthAt(c, 0), -1, `kind ${k}`);

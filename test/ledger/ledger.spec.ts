@@ -239,7 +239,7 @@ describe('ledger: the mint bound', () => {
 // ---------- happy paths ----------
 
 describe('ledger: every operation, and the balances it leaves', () => {
-  it('mint, grant, charge, transfer, rent, erasure tax, reward, burn, death', () => {
+  it('mint, grant, charge, transfer, rent, erasure tax, reward, query fee, burn, death', () => {
     const clock = new Clock();
     const path = newPath();
     const l = open(path, clock);
@@ -281,6 +281,13 @@ describe('ledger: every operation, and the balances it leaves', () => {
     expect(7_650_002, 999_998, 1_350_000);
     assert.equal(ok(l.reward({ wallet: a.raw, pid: 7, milliBits: 12_345, amountUj: 250_000 }), 250_000), seq++);
     expect(7_400_002, 1_249_998, 1_350_000);
+    // A requester's query fee is paid to the treasury; the treasury cannot pay one to itself.
+    assert.equal(ok(l.queryFee({ wallet: a.raw, pid: 7, samples: 45, amountUj: 70 }), 70), seq++);
+    expect(7_400_072, 1_249_928, 1_350_000);
+    assert.equal(ok(l.reward({ wallet: a.raw, pid: 7, milliBits: 1, amountUj: 70 }), 70), seq++);
+    expect(7_400_002, 1_249_998, 1_350_000);
+    assert.throws(() => l.queryFee({ wallet: l.nodeWallet, pid: 7, samples: 1, amountUj: 1 }), { code: 'E_WALLET_INVALID' });
+    assert.deepEqual(l.queryFee({ wallet: b.raw, pid: 7, samples: 1, amountUj: 2_000_000 }), { kind: 'insufficient_funds', needUj: 2_000_000, haveUj: 1_350_000 });
     assert.equal(ok(l.burn(400_002), 400_002), seq++);
     expect(7_000_000, 1_249_998, 1_350_000);
     assert.equal(l.burnedUj, 400_002);

@@ -46,7 +46,7 @@ const balanceAfter = (e: Entry, w: Buffer) => (e.from.equals(w) ? e.fromBalanceU
 /** The totals of a bill's items, computed here from the entries (what receipt.ts's addToTotals must give). */
 function totalsOf(items: ReceiptItem[], wallet: Buffer): ReceiptTotals {
   const t: ReceiptTotals = {
-    entries: 0, charged_uj: 0, fuel: 0, energy_uj: 0, rent_uj: 0, erasure_tax_uj: 0, death_uj: 0, rewards_uj: 0, granted_uj: 0,
+    entries: 0, charged_uj: 0, fuel: 0, energy_uj: 0, rent_uj: 0, erasure_tax_uj: 0, death_uj: 0, rewards_uj: 0, query_fees_uj: 0, granted_uj: 0,
     transferred_in_uj: 0, transferred_out_uj: 0, epochs: [],
   };
   for (const it of items) {
@@ -59,6 +59,7 @@ function totalsOf(items: ReceiptItem[], wallet: Buffer): ReceiptTotals {
       case 'erasure_tax': t.erasure_tax_uj += e.amountUj; break;
       case 'death': t.death_uj += e.amountUj; break;
       case 'reward': t.rewards_uj += e.amountUj; break;
+      case 'query_fee': t.query_fees_uj += e.amountUj; break;
       case 'grant': t.granted_uj += e.amountUj; break;
       case 'transfer': if (e.to.equals(wallet)) t.transferred_in_uj += e.amountUj; else t.transferred_out_uj += e.amountUj; break;
       default: break;
