@@ -34,7 +34,7 @@ export const ALLOWED_IMPORTS = new Set([
 ]);
 
 /** Maxwell's ABI (src/runtime/abi.ts ABI_FUNCTIONS). */
-export const ALLOWED_ABI_IMPORTS = new Set(['log', 'bid', 'balance', 'price', 'discard']);
+export const ALLOWED_ABI_IMPORTS = new Set(['log', 'bid', 'balance', 'price', 'discard', 'query', 'claim']);
 
 const agents = readdirSync(AGENTS)
   .filter((name) => name !== 'lib' && name !== 'build')

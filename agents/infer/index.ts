@@ -1,7 +1,12 @@
 // infer: the canonical useful workload — a quantized iris classifier.
 //
 //   infer [N] [NOISE] [MAXPRICE]
-//                       answer N queries (default 1000). Query q classifies
+//                       first answer every query the node gave this process
+//                       (maxwell.query: a requester's int8 inputs), submitting
+//                       each answer as an inference claim (maxwell.claim: every
+//                       layer's accumulators), which the node checks and pays
+//                       for by the information gain it verifies; then
+//                       answer N queries of its own (default 1000). Query q classifies
 //                       held-out test sample q mod TEST_N; with NOISE > 0
 //                       (default 0) every feature is first perturbed by a
 //                       uniform integer in [-NOISE, NOISE] mm from a fixed-seed
@@ -13,7 +18,8 @@
 //                       base price (1) when it does not, or when the node's
 //                       price is above MAXPRICE: it then waits for cheap power.
 //
-// Output: infer: queries=<N> correct=<c> accuracy=<pct>
+// Output: infer: served=<q> samples=<s> refused=<r>   (when the node gave queries)
+//         infer: queries=<N> correct=<c> accuracy=<pct>
 //
 // The forward pass is integer-only (int8 x int8 -> int32 accumulate, ReLU,
 // fixed-point requantize, int32 logits) so it can be checked exactly. The
@@ -27,7 +33,7 @@
 
 import { println, eprintln, exit, getArgs, parseCount, percent2 } from "../lib/wasi";
 import { XorShift32 } from "../lib/random";
-import { balance, price, setBid, BASE_PRICE } from "../lib/maxwell";
+import { balance, price, setBid, BASE_PRICE, query, claim, EAGAIN, OK, QUERY_HEADER, SESSION_BYTES } from "../lib/maxwell";
 import {
   FEATURES, HIDDEN, CLASSES, IN_ZERO, W1, B1, M1, S1, W2, B2,
   TEST_N, TEST_X, TEST_Y,
@@ -50,11 +56,19 @@ function forward(): i32 {
     const v = load<i32>(X + (<usize>j << 2)) - unchecked(IN_ZERO[j]);
     store<i32>(XQ + (<usize>j << 2), clampI32(v, -128, 127));
   }
+  return forwardQuantized();
+}
+
+const ACC1 = memory.data(HIDDEN * 4); // layer 1 accumulators, int32
+
+/** The forward pass from the quantized input at XQ; leaves the accumulators at ACC1 and LOGITS. */
+function forwardQuantized(): i32 {
   for (let i = 0; i < HIDDEN; i++) {
     let acc: i32 = unchecked(B1[i]);
     for (let j = 0; j < FEATURES; j++) {
       acc += <i32>unchecked(W1[i * FEATURES + j]) * load<i32>(XQ + (<usize>j << 2));
     }
+    store<i32>(ACC1 + (<usize>i << 2), acc);
     // ReLU + requantize: round(acc * M1 / 2^S1), clamped to [0, 127].
     const r = (<i64>acc * M1 + (<i64>1 << (S1 - 1))) >> S1;
     const h = r < 0 ? 0 : r > 127 ? 127 : <i32>r;
@@ -147,6 +161,53 @@ function run(queries: i64, noise: i32, maxPrice: i64): void {
   );
 }
 
+// Queries: a batch of at most MAX_BATCH samples each (a bigger one is refused).
+const MAX_BATCH: i32 = 256;
+const QBUF = memory.data(QUERY_HEADER + MAX_BATCH * FEATURES);
+const CBUF = memory.data(SESSION_BYTES + MAX_BATCH * (HIDDEN + CLASSES) * 4);
+
+/** Answers every query the node gave this process, one claim each. */
+function serve(): void {
+  let served = 0;
+  let samples: i64 = 0;
+  let refused = 0;
+  for (;;) {
+    const n = query(QBUF, QUERY_HEADER + MAX_BATCH * FEATURES);
+    if (n == 0) break;
+    if (n < 0) {
+      // Too big a batch for this agent (or a fault): it cannot answer, and says so.
+      eprintln("infer: cannot take the next query (" + n.toString() + ")");
+      break;
+    }
+    const batch = load<u32>(QBUF + 16);
+    const inputs = load<u32>(QBUF + 20);
+    if (inputs != <u32>FEATURES || batch > <u32>MAX_BATCH) {
+      eprintln("infer: a query for another model (" + inputs.toString() + " inputs)");
+      refused++;
+      continue;
+    }
+    memory.copy(CBUF, QBUF, SESSION_BYTES);
+    const acc1 = CBUF + <usize>SESSION_BYTES;
+    const logits = acc1 + <usize>(batch * HIDDEN * 4);
+    for (let k: u32 = 0; k < batch; k++) {
+      const x = QBUF + <usize>QUERY_HEADER + <usize>(k * FEATURES);
+      for (let j = 0; j < FEATURES; j++) store<i32>(XQ + (<usize>j << 2), <i32>load<i8>(x + <usize>j));
+      forwardQuantized();
+      memory.copy(acc1 + <usize>(k * HIDDEN * 4), ACC1, HIDDEN * 4);
+      memory.copy(logits + <usize>(k * CLASSES * 4), LOGITS, CLASSES * 4);
+    }
+    const len = SESSION_BYTES + <i32>batch * (HIDDEN + CLASSES) * 4;
+    let rc = claim(CBUF, len);
+    while (rc == EAGAIN) rc = claim(CBUF, len);
+    if (rc != OK) refused++;
+    served++;
+    samples += batch;
+  }
+  if (served > 0 || refused > 0) {
+    println("infer: served=" + served.toString() + " samples=" + samples.toString() + " refused=" + refused.toString());
+  }
+}
+
 const args = getArgs();
 let queries = DEFAULT_QUERIES;
 let noise: i64 = 0;
@@ -172,4 +233,5 @@ if (args.length > 3) {
     exit(2);
   }
 }
+serve();
 run(queries, <i32>noise, maxPrice);

@@ -38,6 +38,7 @@ import { Accounts } from './accounts.js';
 import type { KernelConfig } from './config.js';
 import { PowerCapController } from './power-cap.js';
 import type { PowerMeter } from './measured-power.js';
+import type { QueryBook, ProofStats } from '../proof/queries.js';
 
 export interface NodeInit {
   /** A started pool with `slotted: true`, whose onSlotEnd calls node.onSlotEnd. */
@@ -52,6 +53,18 @@ export interface NodeInit {
   power?: NodePowerModel;
   /** A meter of the node's real power (RAPL): the controller follows it while it is fresh. */
   meter?: PowerMeter;
+  /** Registered models, open queries and the reward rule (proof of useful work); none: no queries. */
+  proofs?: QueryBook;
+}
+
+/** A requester's queries for a process: the fee is debited from `requester` when it is admitted. */
+export interface QueriesInput {
+  requester: Buffer;
+  /** The registered model's hash, hex. */
+  modelHash: string;
+  /** Each batch × the model's inputs, int8, sample-major. */
+  batches: Int8Array[];
+  batch: number;
 }
 
 export interface NodeProcess {
@@ -92,6 +105,9 @@ export class KernelNode {
   readonly cap: PowerCapController;
   private readonly power: NodePowerModel;
   private readonly meter: PowerMeter | undefined;
+  readonly proofs: QueryBook | undefined;
+  /** Rewards the treasury could not pay when they were earned (µJ): it had not accrued them. */
+  unpaidRewardsUj = 0;
   private readonly markets: AuctionHeap[];
   /** Per worker, the slot being run: its process and its price (µtokens/J). */
   private readonly inFlight: ({ pid: number; slot: number; priceUtPerJ: number; walletHex: string; escrowUj: number } | null)[];
@@ -152,6 +168,7 @@ export class KernelNode {
     this.cap = new PowerCapController({ capW: init.config.powerCapW, basePrice: init.config.basePriceTokensPerJ });
     this.power = init.power ?? NodePowerModel.forCores(init.pool.size);
     this.meter = init.meter;
+    this.proofs = init.proofs;
     this.markets = Array.from({ length: init.pool.size }, () => new AuctionHeap({ maxBids: 65_536, minBidIntervalMs: 0, bidTtlMs: Number.MAX_SAFE_INTEGER }));
     this.inFlight = new Array(init.pool.size).fill(null);
     this.stealing = new Array<boolean>(init.pool.size).fill(false);
@@ -170,10 +187,21 @@ export class KernelNode {
    * Starts a process paying from `wallet` with a standing bid (tokens/J). Its initial memory's
    * erasure bond is posted first: a wallet that cannot post it is refused (E_AMOUNT_INVALID).
    */
-  async spawn(module: CompiledModule, o: { agent: string; wallet: Buffer; bid: number; memoryLimitPages: number; args?: string[]; onPid?: (pid: number) => void }): Promise<NodeProcess> {
+  async spawn(module: CompiledModule, o: { agent: string; wallet: Buffer; bid: number; memoryLimitPages: number; args?: string[]; onPid?: (pid: number) => void; queries?: QueriesInput }): Promise<NodeProcess> {
     if (!Number.isFinite(o.bid) || o.bid <= 0) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a positive price in tokens/J, not ${o.bid}`);
+    // Queries are checked and their fee known before the process exists; the fee is paid once it has a pid.
+    let prepared: ReturnType<QueryBook['prepare']> | undefined;
+    if (o.queries !== undefined) {
+      if (this.proofs === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, 'this node takes no queries (no models are registered)');
+      prepared = this.proofs.prepare(o.queries.modelHash, o.queries.batches, o.queries.batch);
+      const have = this.ledger.balanceOf(o.queries.requester) === undefined ? 0 : this.accounts.availableUj(o.queries.requester);
+      if (have < prepared.feeUj) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the requester holds ${have} µJ, less than the queries' fee of ${prepared.feeUj} µJ`);
+    }
     // The kernel, not a fuel budget, decides how long a process lives: it runs while it pays.
-    const s = await this.pool.spawn(module, { budgetFuel: Number.MAX_SAFE_INTEGER, bid: o.bid, memoryLimitPages: o.memoryLimitPages, ...(o.args ? { args: o.args } : {}) });
+    const s = await this.pool.spawn(module, {
+      budgetFuel: Number.MAX_SAFE_INTEGER, bid: o.bid, memoryLimitPages: o.memoryLimitPages, ...(o.args ? { args: o.args } : {}),
+      ...(prepared ? { queries: prepared.queries } : {}),
+    });
     o.onPid?.(s.pid);
     const worker = this.pool.workerOf(s.pid)!;
     const p: NodeProcess = { pid: s.pid, agent: o.agent, wallet: o.wallet, bid: o.bid, worker, startedMs: this.now(), done: s.done, exit: null };
@@ -182,6 +210,13 @@ export class KernelNode {
       const initialBytes = module.info.guestInitialPages * WASM_PAGE_BYTES;
       if (initialBytes > 0 && !this.accounts.grow(s.pid, initialBytes, this.now())) {
         throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the wallet cannot post the erasure bond for the module's ${initialBytes} bytes of memory`);
+      }
+      // The fee last: a process refused for its bond costs its requester nothing.
+      if (prepared !== undefined) {
+        const q = o.queries!;
+        const r = this.ledger.queryFee({ wallet: q.requester, pid: s.pid, samples: prepared.samples, amountUj: prepared.feeUj });
+        if (r.kind !== 'ok') throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the requester cannot pay the queries' fee of ${prepared.feeUj} µJ (it holds ${r.haveUj} µJ)`);
+        this.proofs!.commit(s.pid, q.modelHash, prepared.queries);
       }
       this.markets[worker]!.setBid(s.pid, o.bid, this.now());
     } catch (err) {
@@ -234,11 +269,48 @@ export class KernelNode {
         this.markets[p.worker]!.setBid(e.pid, e.bid, this.now());
       }
     }
+    if (e.claims !== undefined && p !== undefined) this.settleClaims(p, e.claims);
     this.busyMs += e.fuelUsed / this.fuelPerMs;
     this.sampleBusyMs += e.fuelUsed / this.fuelPerMs;
     this.reapDoomed();
     this.fill(e.worker);
     this.kernelCpuMs += performance.now() - t0;
+  }
+
+  /**
+   * Checks a slot's claims and pays what they earned: one `reward` entry per slot, from the
+   * treasury (minting what the power cap has accrued first, if it must). A reward the treasury
+   * cannot cover is counted as unpaid, not owed. A process caught cheating by a spot check is killed.
+   */
+  private settleClaims(p: NodeProcess, claims: Uint8Array[]): void {
+    const book = this.proofs;
+    if (book === undefined) return;
+    let milliBits = 0;
+    let rewardUj = 0;
+    let cheated = false;
+    for (const blob of claims) {
+      const r = book.settle(p.pid, p.wallet, blob);
+      if (r.ok) {
+        milliBits += r.milliBits;
+        rewardUj += r.rewardUj;
+      } else if (r.cheater) {
+        cheated = true;
+      }
+    }
+    if (rewardUj > 0) {
+      let r = this.ledger.reward({ wallet: p.wallet, pid: p.pid, milliBits, amountUj: rewardUj });
+      if (r.kind === 'insufficient_funds') {
+        this.ledger.mint();
+        r = this.ledger.reward({ wallet: p.wallet, pid: p.pid, milliBits, amountUj: rewardUj });
+      }
+      if (r.kind !== 'ok') this.unpaidRewardsUj += rewardUj;
+    }
+    if (cheated && this.processes.has(p.pid)) this.pool.kill(p.pid, 'a spot check caught a false claim');
+  }
+
+  /** What a process's claims have come to (proof of useful work); undefined if it was given no queries. */
+  proofStats(pid: number): ProofStats | undefined {
+    return this.proofs?.statsOf(pid);
   }
 
   /** One tick: rent, the power cap's price, the broke, and any idle worker's next slot. */
@@ -420,6 +492,7 @@ export class KernelNode {
     }
     const reason: DeathReasonName = f.exit.reason === 'exit' ? 'exited' : f.exit.reason === 'killed' ? 'killed' : f.exit.reason === 'apoptosis' ? 'cannot_pay_charge' : 'trapped';
     this.accounts.close(f.pid, reason, this.now());
+    this.proofs?.close(f.pid);
     p.exit = f.exit;
     this.retire(p);
     this.fill(p.worker);
@@ -443,6 +516,7 @@ export class KernelNode {
       const oldest = this.deadProcesses.keys().next().value!;
       this.deadProcesses.delete(oldest);
       this.accounts.forget(oldest);
+      this.proofs?.forget(oldest);
     }
   }
 
@@ -455,6 +529,7 @@ export class KernelNode {
     if (p === undefined) return;
     const a = this.accounts.get(pid);
     if (a !== undefined && !a.dead) this.accounts.close(pid, reason, this.now());
+    this.proofs?.close(pid);
     // Its bid and its slot (if it held one) are over: the escrow goes back to the wallet. (After a
     // worker crash no slot end will come for it.)
     if (this.markets[p.worker]!.has(pid)) this.markets[p.worker]!.removeBid(pid);

@@ -7,6 +7,8 @@
  *   balance() -> i64                 what the process's wallet can still spend, µJ of tokens
  *   price() -> i64                   the node's reserve price now, µtokens/J (no slot sells for less)
  *   discard(ptr, len) -> i32         erases (zeroes) bytes of memory, paying the entropy tax
+ *   query(ptr, cap) -> i32           copies the next query a requester gave the process; 0: none left
+ *   claim(ptr, len) -> i32           submits the answer to a query (an inference claim) for checking
  *
  * Amounts are integers in the ledger's units (1 token = 1 J = 10^6 µJ; a price of 10^6 µtokens/J
  * is the base price of 1 token/J), so that a guest needs no floating point to budget exactly.
@@ -23,7 +25,7 @@
  * kernel (a round-robin pool, `maxwell run`), the view is the energy budget at the base price.
  */
 export const ABI_MODULE = 'maxwell';
-export const ABI_FUNCTIONS = ['log', 'bid', 'balance', 'price', 'discard'] as const;
+export const ABI_FUNCTIONS = ['log', 'bid', 'balance', 'price', 'discard', 'query', 'claim'] as const;
 /** The export a guest may provide to hear of its death. */
 export const APOPTOSIS_EXPORT = 'maxwell_apoptosis';
 
@@ -33,6 +35,20 @@ export const ABI_EFAULT = 21;
 export const ABI_EINVAL = 28;
 /** The wallet cannot pay for the operation (outside WASI's errno range on purpose). */
 export const ABI_ECANNOTPAY = 1024;
+/** Try again on a later slot (WASI's again): the slot's report holds its limit of claims. */
+export const ABI_EAGAIN = 6;
+
+/**
+ * Queries and claims (proof of useful work, docs/proof.md). A query is written to the guest as
+ * session [16] ‖ batch u32 LE ‖ inputs u32 LE (per sample) ‖ input int8 [batch][inputs]; a claim is
+ * session [16] ‖ for every layer of the query's model, its int32 LE accumulators [batch][outputs].
+ * Sample-major, as an agent computes them; the node transposes.
+ */
+export const QUERY_HEADER_BYTES = 24;
+export const SESSION_BYTES = 16;
+/** The largest claim a guest may submit, and the most claims one slot's report carries. */
+export const MAX_CLAIM_BYTES = 1 << 20;
+export const MAX_CLAIMS_PER_SLOT = 16;
 
 /** The most a bid may be (µtokens/J): 10^9 tokens/J, the market's price range. */
 export const ABI_MAX_BID_UT_PER_J = 10n ** 15n;
@@ -63,6 +79,10 @@ export interface AbiContext {
   discard(ptr: number, len: number): number;
   /** Bytes of memory the guest may address (the save area above it is the node's). */
   guestBytes(): number;
+  /** Writes the next query at ptr if it fits in cap (bounds checked): its length, 0 if none, or −EINVAL if cap is too small. */
+  query(ptr: number, cap: number): number;
+  /** Takes a claim at [ptr, ptr + len) (bounds checked); returns an ABI code. */
+  claim(ptr: number, len: number): number;
 }
 
 export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) => number | bigint | void> {
@@ -92,6 +112,21 @@ export function abiImports(ctx: AbiContext): Record<string, (...args: never[]) =
       if (ptr + len > ctx.guestBytes()) return ABI_EFAULT;
       if (len === 0) return ABI_OK;
       return ctx.discard(ptr, len);
+    },
+    /** query(ptr, cap): the next query's length (written at ptr), 0 when none is left, −21 or −28. */
+    query: (ptr: number, cap: number) => {
+      ptr >>>= 0;
+      cap >>>= 0;
+      if (ptr + cap > ctx.guestBytes()) return -ABI_EFAULT;
+      return ctx.query(ptr, cap);
+    },
+    /** claim(ptr, len): 0 (taken for checking; the reward, if any, reaches the wallet later), 21, 28 or 6. */
+    claim: (ptr: number, len: number) => {
+      ptr >>>= 0;
+      len >>>= 0;
+      if (ptr + len > ctx.guestBytes()) return ABI_EFAULT;
+      if (len < SESSION_BYTES || len > MAX_CLAIM_BYTES) return ABI_EINVAL;
+      return ctx.claim(ptr, len);
     },
   };
 }

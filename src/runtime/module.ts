@@ -107,6 +107,8 @@ const PROVIDED_SIGNATURES: ReadonlyMap<string, Signature> = new Map([
   [`${ABI_MODULE}.balance`, sig([], ['i64'])],
   [`${ABI_MODULE}.price`, sig([], ['i64'])],
   [`${ABI_MODULE}.discard`, sig([I, I])],
+  [`${ABI_MODULE}.query`, sig([I, I])],
+  [`${ABI_MODULE}.claim`, sig([I, I])],
 ]);
 
 export async function compileModule(bytes: Uint8Array, options: CompileOptions = {}): Promise<CompiledModule> {

@@ -28,7 +28,25 @@ import { DEFAULT_COSTS, type CostTable } from '../energy/cost-table.js';
 import { FUEL_EXPORT, HOST_MODULE, MAX_WASM_PAGES, MEMORY_EXPORT, START_EXPORT, WASM_PAGE_BYTES } from './instrument.js';
 import type { CompiledModule } from './module.js';
 import { Capture, ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
-import { ABI_ECANNOTPAY, ABI_MODULE, ABI_OK, APOPTOSIS_EXPORT, abiImports, type SlotView } from './abi.js';
+import {
+  ABI_EAGAIN, ABI_ECANNOTPAY, ABI_EINVAL, ABI_MODULE, ABI_OK, APOPTOSIS_EXPORT, MAX_CLAIMS_PER_SLOT, QUERY_HEADER_BYTES, SESSION_BYTES,
+  abiImports, type SlotView,
+} from './abi.js';
+
+/**
+ * A query a requester gave the process (proof of useful work): `maxwell.query` hands it to the
+ * guest, `maxwell.claim` takes the answer, which the kernel checks and pays for.
+ */
+export interface ProcessQuery {
+  /** Issued by the node: what the claim must name. */
+  session: Uint8Array;
+  batch: number;
+  /** batch × inputs int8, sample-major. */
+  input: Int8Array;
+}
+/** The most queries one process may be given, and their most input bytes in all. */
+export const MAX_PROCESS_QUERIES = 65_536;
+export const MAX_QUERY_INPUT_BYTES = 64 * 2 ** 20;
 
 export type ExitReason = 'exit' | 'trap' | 'apoptosis' | 'killed' | 'invalid';
 
@@ -64,6 +82,9 @@ export interface ProcessSnapshot {
   globals: Array<number | bigint>;
   stdout: ReturnType<Capture['save']>;
   stderr: ReturnType<Capture['save']>;
+  /** The next query to hand out, and the sessions handed out and not yet claimed (hex). */
+  queryNext: number;
+  openSessions: string[];
 }
 
 export interface SpawnOptions {
@@ -99,6 +120,8 @@ export interface SpawnOptions {
   jPerFuel?: number;
   /** Host functions for imports declared with CompileOptions.extraImports (module → name → fn). */
   hostImports?: Record<string, Record<string, (...args: never[]) => unknown>>;
+  /** Queries a requester gave the process, in the order `maxwell.query` hands them out. */
+  queries?: readonly ProcessQuery[];
 }
 
 /** What the scheduler wants when a running process runs out of its slice. */
@@ -172,6 +195,11 @@ export class Process {
   /** The bid the guest set (maxwell.bid) since the last report; null if none. */
   private bidSet: number | null = null;
   private discardedBytes = 0;
+  /** The next query `maxwell.query` hands out; the sessions handed out but not yet claimed (hex). */
+  private queryNext = 0;
+  private readonly openSessions = new Set<string>();
+  /** Claims taken on this slot, for the kernel to check (takeSlotReport). */
+  private claims: Uint8Array[] = [];
   /** Set when the node told the process to die: the exit it dies with after its notice runs. */
   private dying: ProcessExit | null = null;
   private readonly options: SpawnOptions;
@@ -211,6 +239,7 @@ export class Process {
       throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `a bid must be a positive number of tokens per joule, not ${options.bid}`);
     }
     this.interrupt = options.interrupt;
+    checkQueries(options.queries);
     this.memoryLimitPages = options.memoryLimitPages;
     this.reservePages = compiled.info.reservePages;
     this.guestMaxPages = Math.min(compiled.info.guestMaxPages ?? MAX_WASM_PAGES, MAX_WASM_PAGES - this.reservePages);
@@ -269,6 +298,8 @@ export class Process {
         balanceUj: () => this.balanceUj(),
         priceTokensPerJ: () => this.view?.priceTokensPerJ ?? 1,
         discard: (ptr, len) => this.onDiscard(ptr, len),
+        query: (ptr, cap) => this.onQuery(ptr, cap),
+        claim: (ptr, len) => this.onClaim(ptr, len),
         guestBytes: () => this.memoryPages * WASM_PAGE_BYTES,
       }),
     };
@@ -443,7 +474,7 @@ export class Process {
    */
   get movable(): boolean {
     return (this.state === 'ready' || this.state === 'suspended') && this.dying === null && this.killRequest === null &&
-      this.compiled.info.migratable === true && this.grownBytes === 0 && this.discardedBytes === 0 && this.bidSet === null &&
+      this.compiled.info.migratable === true && this.grownBytes === 0 && this.discardedBytes === 0 && this.bidSet === null && this.claims.length === 0 &&
       // WASI's stdin position is not in the snapshot: a process given stdin stays put.
       (this.options.stdin === undefined || this.options.stdin.length === 0);
   }
@@ -462,6 +493,8 @@ export class Process {
       globals: this.compiled.info.globalExports.map((name) => (this.exports[name] as WebAssembly.Global).value as number | bigint),
       stdout: this.stdout.save(),
       stderr: this.stderr.save(),
+      queryNext: this.queryNext,
+      openSessions: [...this.openSessions],
     };
   }
 
@@ -489,6 +522,8 @@ export class Process {
     p.calls.push(...s.calls);
     p.stdout.load(s.stdout);
     p.stderr.load(s.stderr);
+    p.queryNext = s.queryNext;
+    for (const h of s.openSessions) p.openSessions.add(h);
     return p;
   }
 
@@ -502,13 +537,49 @@ export class Process {
     this.viewSpentUj = 0;
   }
 
-  /** What the process did since the last report: its bid, memory grown and bytes discarded. */
-  takeSlotReport(): { bid: number | null; grownBytes: number; discardedBytes: number } {
-    const r = { bid: this.bidSet, grownBytes: this.grownBytes, discardedBytes: this.discardedBytes };
+  /** What the process did since the last report: its bid, memory grown, bytes discarded, claims made. */
+  takeSlotReport(): { bid: number | null; grownBytes: number; discardedBytes: number; claims?: Uint8Array[] } {
+    const r = { bid: this.bidSet, grownBytes: this.grownBytes, discardedBytes: this.discardedBytes, ...(this.claims.length > 0 ? { claims: this.claims } : {}) };
     this.bidSet = null;
     this.grownBytes = 0;
     this.discardedBytes = 0;
+    if (this.claims.length > 0) this.claims = [];
     return r;
+  }
+
+  /** maxwell.query: writes the next query at ptr (header, then the input); its length, 0 if none is left. */
+  private onQuery(ptr: number, cap: number): number {
+    const qs = this.options.queries;
+    this.chargeHost(this.costs.callHost);
+    if (qs === undefined || this.queryNext >= qs.length) return 0;
+    const q = qs[this.queryNext]!;
+    const inputs = q.input.length / q.batch;
+    const len = QUERY_HEADER_BYTES + q.input.length;
+    if (cap < len) return -ABI_EINVAL;
+    this.chargeHost(Math.ceil(len / 16) * this.costs.ioPer16Bytes);
+    const mem = new Uint8Array(this.memory.buffer, ptr, len);
+    mem.set(q.session, 0);
+    const dv = new DataView(this.memory.buffer, ptr + SESSION_BYTES, 8);
+    dv.setUint32(0, q.batch, true);
+    dv.setUint32(4, inputs, true);
+    mem.set(new Uint8Array(q.input.buffer, q.input.byteOffset, q.input.length), QUERY_HEADER_BYTES);
+    this.queryNext++;
+    this.openSessions.add(Buffer.from(q.session).toString('hex'));
+    return len;
+  }
+
+  /**
+   * maxwell.claim: takes a copy of the claim for the kernel (at this slot's end). The session must
+   * be one this process was handed and has not claimed: one answer per query, right or wrong.
+   */
+  private onClaim(ptr: number, len: number): number {
+    this.chargeHost(this.costs.callHost + Math.ceil(len / 16) * this.costs.ioPer16Bytes);
+    if (this.claims.length >= MAX_CLAIMS_PER_SLOT) return ABI_EAGAIN;
+    const bytes = new Uint8Array(this.memory.buffer, ptr, len).slice();
+    const session = Buffer.from(bytes.buffer, 0, SESSION_BYTES).toString('hex');
+    if (!this.openSessions.delete(session)) return ABI_EINVAL;
+    this.claims.push(bytes);
+    return ABI_OK;
   }
 
   /** What `maxwell.balance` says, in µJ: the slot's view less what the slot has spent so far. */
@@ -649,3 +720,23 @@ export class Process {
 }
 
 const NEWLINE = new Uint8Array([10]);
+
+/** Checks the queries given at spawn (shapes and limits); throws E_BAD_ARGUMENT naming the first problem. */
+function checkQueries(qs: readonly ProcessQuery[] | undefined): void {
+  if (qs === undefined) return;
+  const bad = (why: string) => new MaxwellError(ErrorCode.BAD_ARGUMENT, why);
+  if (!Array.isArray(qs) || qs.length > MAX_PROCESS_QUERIES) throw bad(`a process is given at most ${MAX_PROCESS_QUERIES} queries`);
+  let bytes = 0;
+  const sessions = new Set<string>();
+  for (const [i, q] of qs.entries()) {
+    if (!(q.session instanceof Uint8Array) || q.session.length !== SESSION_BYTES) throw bad(`query ${i}: a session is ${SESSION_BYTES} bytes`);
+    const hex = Buffer.from(q.session).toString('hex');
+    if (sessions.has(hex)) throw bad(`query ${i}: its session is another query's`);
+    sessions.add(hex);
+    if (!Number.isInteger(q.batch) || q.batch < 1 || !(q.input instanceof Int8Array) || q.input.length === 0 || q.input.length % q.batch !== 0) {
+      throw bad(`query ${i}: the input must be an Int8Array of batch × inputs, batch ≥ 1`);
+    }
+    bytes += q.input.length;
+  }
+  if (bytes > MAX_QUERY_INPUT_BYTES) throw bad(`the queries' inputs total ${bytes} bytes; the limit is ${MAX_QUERY_INPUT_BYTES}`);
+}

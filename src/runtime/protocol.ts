@@ -63,4 +63,6 @@ export interface SlotEnd {
   grownBytes: number;
   /** Bytes erased by maxwell.discard on this grant: the kernel charges the tax. */
   discardedBytes: number;
+  /** Claims made with maxwell.claim on this grant (abi.ts's layout): the kernel checks and pays them. */
+  claims?: Uint8Array[];
 }

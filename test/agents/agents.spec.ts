@@ -46,8 +46,8 @@ interface Run {
 
 /**
  * Maxwell's ABI (docs/abi.md) as a host without a node answers it: an unlimited balance, the
- * base price; bids are accepted, discards zero the bytes. The agents must run under plain WASI
- * hosts that provide just this much.
+ * base price; bids are accepted, discards zero the bytes, there are no queries and no claims are
+ * taken. The agents must run under plain WASI hosts that provide just this much.
  */
 const discards: number[] = [];
 function noNode(instance: () => WebAssembly.Instance) {
@@ -61,6 +61,8 @@ function noNode(instance: () => WebAssembly.Instance) {
       discards.push(len >>> 0);
       return 0;
     },
+    query: () => 0,
+    claim: () => 28,
   };
 }
 
@@ -132,7 +134,7 @@ function minerHash(nonce: bigint): Buffer {
 }
 
 test('every agent is a WASI command module importing only allowed wasi_snapshot_preview1 functions and Maxwell\'s ABI', () => {
-  const abi = new Set(['log', 'bid', 'balance', 'price', 'discard']);
+  const abi = new Set(['log', 'bid', 'balance', 'price', 'discard', 'query', 'claim']);
   for (const name of AGENTS) {
     const mod = loadModule(name);
     for (const imp of WebAssembly.Module.imports(mod)) {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import binaryen from 'binaryen';
 import { compileModule } from '../../src/runtime/module.js';
 import { Executor } from '../../src/runtime/executor.js';
-import { ABI_ECANNOTPAY, ABI_EFAULT, ABI_EINVAL, ABI_OK, type SlotView } from '../../src/runtime/abi.js';
+import { ABI_EAGAIN, ABI_ECANNOTPAY, ABI_EFAULT, ABI_EINVAL, ABI_OK, MAX_CLAIMS_PER_SLOT, type SlotView } from '../../src/runtime/abi.js';
+import type { ProcessQuery } from '../../src/runtime/process.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const F = binaryen.Features;
@@ -25,21 +26,97 @@ const IMPORTS = `
   (import "maxwell" "bid" (func $bid (param i64) (result i32)))
   (import "maxwell" "balance" (func $balance (result i64)))
   (import "maxwell" "price" (func $price (result i64)))
-  (import "maxwell" "discard" (func $discard (param i32 i32) (result i32)))`;
+  (import "maxwell" "discard" (func $discard (param i32 i32) (result i32)))
+  (import "maxwell" "query" (func $query (param i32 i32) (result i32)))
+  (import "maxwell" "claim" (func $claim (param i32 i32) (result i32)))`;
 
 const VIEW: SlotView = { balanceUj: 1_000_000, ujPerFuel: 0.01, priceTokensPerJ: 2, taxUjPerByte: 0.001 };
 
 /** Runs `entry` of the module on a slotted executor with one grant and `view`; returns the process and its slot report. */
-async function runSlot(text: string, o: { entry?: string; view?: SlotView; fuel?: number; entryArgs?: number[] } = {}) {
+async function runSlot(text: string, o: { entry?: string; view?: SlotView; fuel?: number; entryArgs?: number[]; queries?: ProcessQuery[] } = {}) {
   const compiled = await compileModule(wat(text));
   const ex = new Executor({ slotted: true, sliceFuel: 100_000 });
-  const p = ex.spawn(compiled, { pid: 1, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4, entry: o.entry ?? 'run', entryArgs: o.entryArgs ?? [] });
+  const p = ex.spawn(compiled, {
+    pid: 1, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4, entry: o.entry ?? 'run', entryArgs: o.entryArgs ?? [],
+    ...(o.queries ? { queries: o.queries } : {}),
+  });
   ex.grant(1, o.fuel ?? 1_000_000, o.view ?? VIEW);
   const deaths = ex.runToCompletion();
   return { p, deaths, ends: ex.takeSlotEnds(), ex };
 }
 
 describe('process ABI', () => {
+  const session = (b: number) => new Uint8Array(16).fill(b);
+  const QUERIES: ProcessQuery[] = [
+    { session: session(0xa1), batch: 2, input: Int8Array.from([1, -2, 3, -128, 127, 0]) },
+    { session: session(0xb2), batch: 1, input: Int8Array.from([9, 8, 7]) },
+  ];
+
+  it('query hands out the queries in order (session, batch, inputs, int8 input), then 0; a small buffer is -EINVAL and keeps the query; a bad range -EFAULT', async () => {
+    // Results at 4096.. (i32 each): query(0, 10), query(0, 100), query(100, 100), query(200, 100), query(65530, 100).
+    const text = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run")
+        (i32.store (i32.const 4096) (call $query (i32.const 0) (i32.const 10)))
+        (i32.store (i32.const 4100) (call $query (i32.const 0) (i32.const 100)))
+        (i32.store (i32.const 4104) (call $query (i32.const 100) (i32.const 100)))
+        (i32.store (i32.const 4108) (call $query (i32.const 200) (i32.const 100)))
+        (i32.store (i32.const 4112) (call $query (i32.const 65530) (i32.const 100)))))`;
+    const r = await runSlot(text, { queries: QUERIES });
+    const mem = Buffer.from((r.p as unknown as { memory: WebAssembly.Memory }).memory.buffer);
+    assert.deepEqual([0, 4, 8, 12, 16].map((o) => mem.readInt32LE(4096 + o)), [-ABI_EINVAL, 24 + 6, 24 + 3, 0, -ABI_EFAULT]);
+    assert.deepEqual([...mem.subarray(0, 16)], [...session(0xa1)]);
+    assert.equal(mem.readUInt32LE(16), 2, 'batch');
+    assert.equal(mem.readUInt32LE(20), 3, 'inputs per sample');
+    assert.deepEqual([...new Int8Array(mem.buffer, mem.byteOffset + 24, 6)], [1, -2, 3, -128, 127, 0]);
+    assert.deepEqual([...mem.subarray(100, 116)], [...session(0xb2)]);
+    assert.deepEqual([...new Int8Array(mem.buffer, mem.byteOffset + 124, 3)], [9, 8, 7]);
+  });
+
+  it('claim takes a copy for the slot report, only for a session handed out and not yet claimed; bad lengths are EINVAL, bad ranges EFAULT; past the slot\'s limit EAGAIN', async () => {
+    // Takes query 0 into 0.., writes a claim of session + 8 bytes at 0, claims it twice, then a
+    // claim of a session never handed out (at 200), a 15-byte claim, and one out of range.
+    const text = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run")
+        (drop (call $query (i32.const 0) (i32.const 100)))
+        (i64.store (i32.const 16) (i64.const 0x0102030405060708))
+        (i32.store (i32.const 4096) (call $claim (i32.const 0) (i32.const 24)))
+        (i32.store (i32.const 4100) (call $claim (i32.const 0) (i32.const 24)))
+        (i32.store (i32.const 4104) (call $claim (i32.const 200) (i32.const 24)))
+        (i32.store (i32.const 4108) (call $claim (i32.const 0) (i32.const 15)))
+        (i32.store (i32.const 4112) (call $claim (i32.const 65530) (i32.const 24)))))`;
+    const r = await runSlot(text, { queries: QUERIES });
+    const mem = Buffer.from((r.p as unknown as { memory: WebAssembly.Memory }).memory.buffer);
+    assert.deepEqual([0, 4, 8, 12, 16].map((o) => mem.readInt32LE(4096 + o)), [ABI_OK, ABI_EINVAL, ABI_EINVAL, ABI_EINVAL, ABI_EFAULT]);
+    const claims = r.ends[0]!.claims!;
+    assert.equal(claims.length, 1);
+    assert.deepEqual([...claims[0]!.subarray(0, 16)], [...session(0xa1)]);
+    assert.equal(Buffer.from(claims[0]!).readBigUInt64LE(16), 0x0102030405060708n);
+
+    // The limit per slot: MAX_CLAIMS_PER_SLOT claims, then EAGAIN.
+    const many: ProcessQuery[] = Array.from({ length: MAX_CLAIMS_PER_SLOT + 1 }, (_, i) => ({ session: session(i + 1), batch: 1, input: Int8Array.of(1) }));
+    const loop = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run") (local $i i32)
+        (loop $l
+          (drop (call $query (i32.const 0) (i32.const 100)))
+          (i32.store (i32.add (i32.const 4096) (i32.shl (local.get $i) (i32.const 2))) (call $claim (i32.const 0) (i32.const 20)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const ${MAX_CLAIMS_PER_SLOT + 1}))))))`;
+    const m = await runSlot(loop, { queries: many });
+    const mm = Buffer.from((m.p as unknown as { memory: WebAssembly.Memory }).memory.buffer);
+    const codes = Array.from({ length: MAX_CLAIMS_PER_SLOT + 1 }, (_, i) => mm.readInt32LE(4096 + 4 * i));
+    assert.deepEqual(codes, [...new Array<number>(MAX_CLAIMS_PER_SLOT).fill(ABI_OK), ABI_EAGAIN]);
+    assert.equal(m.ends[0]!.claims!.length, MAX_CLAIMS_PER_SLOT);
+  });
+
+  it('refuses malformed queries at spawn with E_BAD_ARGUMENT', async () => {
+    const compiled = await compileModule(wat(`(module ${IMPORTS} (memory (export "memory") 1) (func (export "run")))`));
+    const ex = new Executor({ slotted: true, sliceFuel: 100_000 });
+    const spawn = (queries: ProcessQuery[]) => ex.spawn(compiled, { pid: 9, budgetFuel: 1e6, memoryLimitPages: 4, entry: 'run', queries });
+    assert.throws(() => spawn([{ session: new Uint8Array(15), batch: 1, input: Int8Array.of(1) }]), { code: ErrorCode.BAD_ARGUMENT });
+    assert.throws(() => spawn([{ session: session(1), batch: 2, input: Int8Array.of(1, 2, 3) }]), { code: ErrorCode.BAD_ARGUMENT });
+    assert.throws(() => spawn([QUERIES[0]!, QUERIES[0]!]), { code: ErrorCode.BAD_ARGUMENT, message: /another query's/ });
+  });
+
   it('refuses a module that imports an ABI function with the wrong type', async () => {
     const text = `(module (import "maxwell" "balance" (func $b (result f64))) (memory (export "memory") 1) (func (export "_start") (drop (call $b))))`;
     await assert.rejects(compileModule(wat(text)), { code: 'E_IMPORT_MISSING', message: /maxwell\.balance .*\(\) -> \(i64\)/ });
