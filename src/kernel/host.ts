@@ -22,7 +22,10 @@ import { openNodeLedger } from '../ledger/node-files.js';
 import { hex, UJ_PER_J } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { DEFAULT_KERNEL_CONFIG, validateKernelConfig, type KernelConfig } from './config.js';
-import { KernelNode, type PriceSample } from './node.js';
+import { KernelNode, type PriceSample, type QueriesInput } from './node.js';
+import { ClaimVerifier } from '../proof/claim.js';
+import { QueryBook, type RewardConfig } from '../proof/queries.js';
+import type { Model } from '../proof/model.js';
 import { RaplPowerMeter } from './measured-power.js';
 
 export interface HostInit {
@@ -37,6 +40,10 @@ export interface HostInit {
   maxProcesses?: number;
   /** Where /sys is (tests point it at a fixture tree); default '/'. */
   sysRoot?: string;
+  /** Models the node checks inference claims for (proof of useful work); default none. */
+  models?: Model[];
+  /** How claims are checked and paid (default DEFAULT_REWARD_CONFIG). */
+  rewards?: RewardConfig;
 }
 
 /** One process as the node shows it (API, `maxwell ps`, the demo's table). Amounts in J. */
@@ -61,6 +68,18 @@ export interface ProcessView {
   fuel: number;
   startedMs: number;
   exit: { reason: string; code: number | null; errorCode: string | null; message: string } | null;
+  /** Its answers to requesters' queries, if it was given any: checked claims and what they earned. */
+  proof?: {
+    claims: number;
+    accepted: number;
+    rejected: number;
+    samples: number;
+    /** Verified information gain, bits, and per joule of the process's (estimated) energy. */
+    bits: number;
+    bitsPerJ: number;
+    rewardJ: number;
+    lastRejection: string | null;
+  };
   stdout?: string;
   stderr?: string;
 }
@@ -158,7 +177,10 @@ export class NodeHost {
       // energy by the model is the energy its fuel is charged for.
       const power = new NodePowerModel(defaultPowerModelParams(pool.size, calibration.pActiveW));
       const measured = await RaplPowerMeter.open(init.sysRoot === undefined ? {} : { root: init.sysRoot });
-      node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs, power, ...(measured.meter ? { meter: measured.meter } : {}) });
+      const verifier = new ClaimVerifier();
+      for (const m of init.models ?? []) verifier.register(m);
+      const proofs = new QueryBook({ verifier, ...(init.rewards ? { config: init.rewards } : {}) });
+      node = new KernelNode({ pool, ledger, config, jPerFuel: calibration.jPerFuel, fuelPerMs, power, proofs, ...(measured.meter ? { meter: measured.meter } : {}) });
       const host = new NodeHost({ stateDir, ledger, pool, node, db, calibration, config, lost });
       host.powerSource = measured.meter === undefined
         ? `estimated by the model${measured.problem === undefined ? ', no RAPL on this node' : `: ${measured.problem}`}`
@@ -178,7 +200,7 @@ export class NodeHost {
    * Admits a process paying from `wallet` (a funded wallet), with a standing bid (tokens/J,
    * default the base price). Rejects bad modules and unfunded wallets with their codes.
    */
-  async submit(o: { module: Uint8Array | CompiledModule; agent: string; wallet: Buffer; bid?: number; memoryMiB?: number; args?: string[] }): Promise<ProcessView> {
+  async submit(o: { module: Uint8Array | CompiledModule; agent: string; wallet: Buffer; bid?: number; memoryMiB?: number; args?: string[]; queries?: QueriesInput }): Promise<ProcessView> {
     this.assertOpen();
     if (o.module instanceof Uint8Array && o.module.byteLength > MAX_MODULE_BYTES) {
       throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `the module is ${o.module.byteLength} bytes; the node accepts at most ${MAX_MODULE_BYTES}`);
@@ -196,6 +218,7 @@ export class NodeHost {
     try {
       p = await this.node.spawn(compiled, {
         agent: o.agent, wallet: o.wallet, bid, memoryLimitPages: (memoryMiB * 2 ** 20) / WASM_PAGE_BYTES, args: o.args ?? [o.agent],
+        ...(o.queries ? { queries: o.queries } : {}),
         onPid: (n) => {
           pid = n;
           this.db.prepare('INSERT INTO processes (pid, agent, wallet, started_ms) VALUES (?, ?, ?, ?)').run(n, o.agent, o.wallet, Date.now());
@@ -327,6 +350,7 @@ export class NodeHost {
     if (p === undefined || a === undefined) return undefined;
     const r = this.pool.get(pid);
     const exit = p.exit ?? null;
+    const st = this.node.proofStats(pid);
     return {
       pid,
       agent: p.agent,
@@ -344,6 +368,12 @@ export class NodeHost {
       fuel: r?.fuelUsed ?? 0,
       startedMs: p.startedMs,
       exit: exit === null ? null : { reason: exit.reason, code: exit.code, errorCode: exit.errorCode, message: exit.message },
+      ...(st === undefined ? {} : {
+        proof: {
+          claims: st.claims, accepted: st.accepted, rejected: st.rejected, samples: st.samples, bits: st.bits,
+          bitsPerJ: a.energyUj > 0 ? st.bits / (a.energyUj / UJ_PER_J) : 0, rewardJ: st.rewardUj / UJ_PER_J, lastRejection: st.lastRejection,
+        },
+      }),
     };
   }
 }
