@@ -4,12 +4,13 @@
  * rent every second, the entropy tax on erasure, death for those who cannot pay, and the node's
  * reserve price held against its power cap.
  *
- * The cast: three `infer` agents with different urgencies (they bid up to 1, 2 and 4 tokens/J
- * and pace their own bids through the ABI), funded to finish; a `churner`, which erases every
- * array it drops and so pays the most tax; and two useless agents funded for a while: a `looper`
- * and a `miner` hunting a nonce it will never find. A user must see the useless ones die of
- * apoptosis when their money runs out, the infer agents finish, the node stay under its cap, and
- * the ledger verify.
+ * The cast: three `infer` agents with different urgencies (they bid 4, 2 and 1 tokens/J), each
+ * answering a requester's queries (noisy iris samples) with inference claims that the node checks
+ * (Freivalds) and pays for by their verified information gain (proof of useful work,
+ * docs/proof.md); a `churner`, which erases every array it drops and so pays the most tax; and
+ * two useless agents funded for a while: a `looper` and a `miner` hunting a nonce it will never
+ * find. A user must see the infer agents end richer than they started, the useless ones die of
+ * apoptosis when their money runs out, the node stay under its cap, and the ledger verify.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -30,6 +31,10 @@ import { RaplPowerMeter } from '../kernel/measured-power.js';
 import { DEFAULT_KERNEL_CONFIG } from '../kernel/config.js';
 import { NodePowerModel } from '../energy/power-model.js';
 import { availableParallelism } from 'node:os';
+import { readInferModel, quantiseInput } from '../proof/files.js';
+import { modelHash } from '../proof/model.js';
+import { DEFAULT_REWARD_CONFIG, toSampleMajor } from '../proof/queries.js';
+import { seededRandom } from '../market/random.js';
 
 export const summary = 'run the sample agents on one node: an auction for every slot, rent, tax, apoptosis, a power cap, a ledger';
 
@@ -39,7 +44,10 @@ Starts a node (the kernel loop on K workers, default: the number of cores) with 
 agents from agents/build/ (built by \`npm run build\`): three infer agents with different
 urgencies, a churner, a looper and a miner. Each pays for every joule from its own wallet in the
 node's ledger (DIR/ledger.db, default ./.maxwell), plus rent and the entropy tax; those that
-cannot pay are told to die (apoptosis). A live table shows each process; a summary follows.
+cannot pay are told to die (apoptosis). A requester (wallet demo-requester) pays the node a fee
+for queries to the infer agents; the node checks every answer (Freivalds' check, bound 2^-40)
+and pays each agent the information gain it verified, at ${DEFAULT_REWARD_CONFIG.rewardUjPerBit} µJ per bit. A live table
+shows each process; a summary follows.
 
 options:
   --duration S    stop after S seconds even if agents are still running (default 60)
@@ -67,15 +75,22 @@ interface Cast {
   bid: number;
   /** The wallet is topped up (or trimmed) to this before the run (J). */
   budgetJ: number;
+  /** Queries of QUERY_BATCH samples the requester gives it (infer agents). */
+  queries?: number;
 }
 
-// Budgets sized for the nominal model (about 7 J per core-second at the base price): an infer job
-// is about a core-second, well within its budget even at its top bid; the looper and the miner
-// burn theirs in about a core-second at their bids.
+/** The requester's queries: batches of noisy held-out iris samples (seeded: every run the same). */
+const QUERY_BATCH = 256;
+const QUERY_NOISE_MM = 3;
+
+// Budgets sized for the nominal model (about 7 J per core-second at the base price): an infer
+// agent starts with a little and lives on what its answers earn (about 1.3 bits a sample, paid at
+// the reward rate, against a few µJ of energy a sample); the looper and the miner burn theirs in
+// about a core-second at their bids.
 const CAST: Cast[] = [
-  { wallet: 'demo-infer-urgent', agent: 'infer', args: ['5000000', '0', '4'], bid: 4, budgetJ: 32 },
-  { wallet: 'demo-infer', agent: 'infer', args: ['5000000', '0', '2'], bid: 2, budgetJ: 20 },
-  { wallet: 'demo-infer-patient', agent: 'infer', args: ['5000000', '0', '1'], bid: 1, budgetJ: 12 },
+  { wallet: 'demo-infer-urgent', agent: 'infer', args: ['0'], bid: 4, budgetJ: 2, queries: 1_200 },
+  { wallet: 'demo-infer', agent: 'infer', args: ['0'], bid: 2, budgetJ: 2, queries: 1_200 },
+  { wallet: 'demo-infer-patient', agent: 'infer', args: ['0'], bid: 1, budgetJ: 2, queries: 1_200 },
   { wallet: 'demo-churner', agent: 'churner', args: ['30000'], bid: 1.5, budgetJ: 4 },
   { wallet: 'demo-looper', agent: 'looper', args: [], bid: 2, budgetJ: 8 },
   { wallet: 'demo-miner', agent: 'miner', args: ['60'], bid: 3, budgetJ: 10 },
@@ -130,7 +145,9 @@ export async function run(argv: string[]): Promise<number> {
     say(`warning: the node draws ${measuredIdleW.toFixed(1)} W (measured) at rest, at or above its cap's target (95% of ${powerCapW} W): little will run; use --power-cap or another --state`);
   }
 
-  const host = await NodeHost.open({ stateDir: values.state, workers, sysRoot, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
+  const infer = await readInferModel();
+  const inferHash = modelHash(infer.model).toString('hex');
+  const host = await NodeHost.open({ stateDir: values.state, workers, sysRoot, models: [infer.model], config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
   const views: ProcessView[] = [];
   let avgPowerW = 0;
   let avgMeasuredW: number | undefined;
@@ -142,14 +159,27 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (host.lost.length > 0) say(`the node stopped last time with ${host.lost.length} process(es) alive: recorded as lost (${host.lost.map((p) => `${p.pid} ${p.agent}`).join(', ')})`);
     say(`maxwell demo: ${CAST.length} agents on one node, ${workers} worker(s), power cap ${powerCapW} W (${measuredIdleW === undefined ? `the model's peak is ${model.maxPowerW.toFixed(1)} W, idle ${model.idlePowerW.toFixed(1)} W` : `${measuredIdleW.toFixed(1)} W measured at rest`}); node power ${host.powerSource}; process energy: ${host.calibration.basis === 'calibrated' ? `calibrated ${host.calibration.measuredAt}` : 'nominal model (run `maxwell calibrate` to measure this machine)'}, estimated`);
-    const wallets = await fund(host, values.state, say);
+    // The requester holds exactly the fees of the queries it gives (the most their answers can earn).
+    const classes = infer.model.layers[infer.model.layers.length - 1]!.outputs;
+    const feeUj = CAST.reduce((s, c) => s + (c.queries === undefined ? 0 : host.node.proofs!.feeUj(classes, c.queries * QUERY_BATCH)), 0);
+    const wallets = await fund(host, values.state, [...CAST, { wallet: 'demo-requester', budgetJ: feeUj / UJ_PER_J }], say);
+    const requester = wallets.get('demo-requester')!;
+    const rand = seededRandom(0x51);
+    const queriesFor = (n: number): Int8Array[] => Array.from({ length: n }, (_, q) => {
+      const samples = Array.from({ length: QUERY_BATCH }, (_, k) => infer.testX[(q * QUERY_BATCH + k) % infer.testX.length]!
+        .map((v) => v + Math.floor(rand() * (2 * QUERY_NOISE_MM + 1)) - QUERY_NOISE_MM));
+      return toSampleMajor(quantiseInput(samples, infer.inputZero), infer.inputZero.length, QUERY_BATCH);
+    });
     const modules = new Map<string, Awaited<ReturnType<typeof compileModule>>>();
     for (const c of CAST) {
       if (!modules.has(c.agent)) modules.set(c.agent, await compileModule(await readModuleFile(join(AGENTS_DIR, `${c.agent}.wasm`)), { cacheDir: join(values.state, 'cache') }));
     }
     const pids: number[] = [];
     for (const c of CAST) {
-      const v = await host.submit({ module: modules.get(c.agent)!, agent: c.agent, wallet: wallets.get(c.wallet)!, bid: c.bid, memoryMiB: 64, args: [c.agent, ...c.args] });
+      const v = await host.submit({
+        module: modules.get(c.agent)!, agent: c.agent, wallet: wallets.get(c.wallet)!, bid: c.bid, memoryMiB: 64, args: [c.agent, ...c.args],
+        ...(c.queries === undefined ? {} : { queries: { requester, modelHash: inferHash, batches: queriesFor(c.queries), batch: QUERY_BATCH } }),
+      });
       pids.push(v.pid);
     }
     const table = new LiveTable(!values.json && process.stdout.isTTY === true);
@@ -195,7 +225,12 @@ export async function run(argv: string[]): Promise<number> {
       processes: rows.map(({ v, cast }) => ({
         pid: v.pid, agent: v.agent, wallet_name: cast.wallet, bid: cast.bid,
         exit: v.exit === null ? null : { reason: v.exit.reason, code: v.exit.code, error_code: v.exit.errorCode, message: v.exit.message },
-        energy_j: v.energyJ, energy_source: v.energySource, rent_j: v.rentJ, tax_j: v.taxJ, charged_j: v.chargedJ, rewarded_j: 0,
+        energy_j: v.energyJ, energy_source: v.energySource, rent_j: v.rentJ, tax_j: v.taxJ, charged_j: v.chargedJ,
+        rewarded_j: v.proof?.rewardJ ?? 0,
+        // Information gain verified by the node, per joule of the process's (estimated) energy.
+        ig_bits: v.proof?.bits ?? 0, ig_bits_per_j: v.proof?.bitsPerJ ?? 0,
+        claims: { accepted: v.proof?.accepted ?? 0, rejected: v.proof?.rejected ?? 0 },
+        balance_start_j: cast.budgetJ, balance_end_j: v.balanceJ,
         memory_bytes: v.memoryBytes, stdout: (v.stdout ?? '').trim(),
       })),
       power_cap_w: powerCapW,
@@ -210,8 +245,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log('');
   for (const { v, cast } of rows) {
-    const out = (v.stdout ?? '').trim().split('\n').pop() ?? '';
-    console.log(`${String(v.pid).padStart(4)} ${cast.wallet.padEnd(19)} ${describeExit(v).padEnd(38)} paid ${(v.chargedJ + v.rentJ + v.taxJ).toFixed(4)} J (charges ${v.chargedJ.toFixed(4)}, rent ${v.rentJ.toFixed(4)}, tax ${v.taxJ.toFixed(4)})${out ? `  ${out.slice(0, 80)}` : ''}`);
+    // The line that says what the agent did: an infer agent's answers to the requester, else its last.
+    const lines = (v.stdout ?? '').trim().split('\n');
+    const out = lines.find((l) => l.startsWith('infer: served=')) ?? lines.pop() ?? '';
+    const earned = v.proof === undefined ? '' : `, earned ${v.proof.rewardJ.toFixed(4)} J for ${v.proof.bits.toFixed(0)} verified bits (${v.proof.bitsPerJ.toFixed(0)} bits/J est.; balance ${cast.budgetJ} → ${v.balanceJ.toFixed(4)} J)`;
+    console.log(`${String(v.pid).padStart(4)} ${cast.wallet.padEnd(19)} ${describeExit(v).padEnd(38)} paid ${(v.chargedJ + v.rentJ + v.taxJ).toFixed(4)} J (charges ${v.chargedJ.toFixed(4)}, rent ${v.rentJ.toFixed(4)}, tax ${v.taxJ.toFixed(4)})${earned}${out ? `  ${out.slice(0, 80)}` : ''}`);
   }
   console.log(`power: ${avgPowerW.toFixed(1)} W on average (${powerSource}) against a cap of ${powerCapW} W: ${avgPowerW <= powerCapW ? 'under the cap' : 'OVER the cap'}; ${wallS.toFixed(1)} s`);
   console.log(`ledger: ${db} ${verified ? 'verifies' : `DOES NOT VERIFY: ${verifyProblem}`} (every charge, rent, tax and death above is a signed entry); check it yourself: maxwell ledger verify --state ${values.state}`);
@@ -255,7 +293,7 @@ class LiveTable {
 
   show(views: ProcessView[], progress: string): void {
     const t = performance.now();
-    const header = ['pid', 'agent', 'state', 'bid', 'balance J', 'energy J (est.)', 'rent J', 'tax J', 'price', 'power W (est.)'];
+    const header = ['pid', 'agent', 'state', 'bid', 'balance J', 'energy J (est.)', 'rent J', 'tax J', 'earned J', 'bits/J (est.)', 'price', 'power W (est.)'];
     const rows = views.map((v) => {
       const last = this.lastEnergy.get(v.pid);
       // The process's power: its energy over the last redraw (estimated, like the energy).
@@ -264,7 +302,7 @@ class LiveTable {
       return [
         String(v.pid), v.agent, v.exit === null ? v.state : v.exit.reason === 'exit' ? 'finished' : v.exit.reason,
         v.bid.toFixed(2), v.balanceJ.toFixed(4), v.energyJ.toFixed(4), v.rentJ.toFixed(4), v.taxJ.toFixed(4),
-        v.priceTokensPerJ.toFixed(2), v.exit === null ? w.toFixed(2) : '-',
+        (v.proof?.rewardJ ?? 0).toFixed(4), (v.proof?.bitsPerJ ?? 0).toFixed(0), v.priceTokensPerJ.toFixed(2), v.exit === null ? w.toFixed(2) : '-',
       ];
     });
     if (!this.tty) {
@@ -286,7 +324,7 @@ class LiveTable {
  * for it if need be), or trimmed by a transfer the wallet signs to the wallet `demo-savings`
  * (the treasury takes no transfers), so that every run starts from the same balances.
  */
-async function fund(host: NodeHost, stateDir: string, say: (s: string) => void): Promise<Map<string, Buffer>> {
+async function fund(host: NodeHost, stateDir: string, budgets: readonly { wallet: string; budgetJ: number }[], say: (s: string) => void): Promise<Map<string, Buffer>> {
   const ledger = host.ledger;
   const wallets = new Map<string, Buffer>();
   const savingsPath = walletKeyPath(stateDir, 'demo-savings');
@@ -298,7 +336,7 @@ async function fund(host: NodeHost, stateDir: string, say: (s: string) => void):
     host.fund(savings, 1e-6);
   }
   let waited = false;
-  for (const c of CAST) {
+  for (const c of budgets) {
     const path = walletKeyPath(stateDir, c.wallet);
     if (!existsSync(path)) saveNewKey(path, generateKey());
     const key = loadKey(path);

@@ -98,7 +98,7 @@ describe('maxwell demo', () => {
     const j = JSON.parse(r.stdout);
     // The shape the issue gives for scripts.
     for (const k of ['processes', 'power_cap_w', 'avg_power_w', 'ledger_db', 'ledger_verified']) assert.ok(k in j, k);
-    for (const p of j.processes) for (const k of ['pid', 'agent', 'exit', 'energy_j', 'rent_j', 'tax_j', 'charged_j', 'rewarded_j']) assert.ok(k in p, k);
+    for (const p of j.processes) for (const k of ['pid', 'agent', 'exit', 'energy_j', 'rent_j', 'tax_j', 'charged_j', 'rewarded_j', 'ig_bits_per_j']) assert.ok(k in p, k);
     const byAgent = (a: string) => j.processes.filter((p: { agent: string }) => p.agent === a);
     assert.equal(byAgent('infer').length, 3);
     for (const p of [...byAgent('infer'), ...byAgent('churner')]) assert.equal(p.exit.reason, 'exit', `${p.agent}: ${p.exit.message}`);
@@ -109,6 +109,15 @@ describe('maxwell demo', () => {
     // The churner erases what it drops: it pays far more tax than anyone else.
     const churnerTax = byAgent('churner')[0].tax_j;
     for (const p of j.processes) if (p.agent !== 'churner') assert.ok(churnerTax > 100 * p.tax_j, `churner ${churnerTax} J vs ${p.agent} ${p.tax_j} J`);
+    // Proof of useful work: the infer agents' answers are verified and paid; they end richer than
+    // they started, while the useless agents earn nothing and die.
+    for (const p of byAgent('infer')) {
+      assert.equal(p.claims.rejected, 0);
+      assert.ok(p.claims.accepted > 0 && p.rewarded_j > 0 && p.ig_bits_per_j > 0, JSON.stringify(p));
+      assert.ok(p.balance_end_j > p.balance_start_j, `${p.balance_start_j} J → ${p.balance_end_j} J`);
+      assert.match(p.stdout, /served=\d+ samples=\d+ refused=0/);
+    }
+    for (const p of [...byAgent('looper'), ...byAgent('miner'), ...byAgent('churner')]) assert.deepEqual([p.rewarded_j, p.ig_bits_per_j], [0, 0], p.agent);
     // Urgency costs: the infer agent bidding 4 tokens/J paid more for the same work than the one bidding 1.
     const [urgent, , patient] = byAgent('infer');
     assert.ok(urgent.charged_j > patient.charged_j, `urgent ${urgent.charged_j} J, patient ${patient.charged_j} J`);
