@@ -19,6 +19,9 @@ export const MAX_TAIL = 1000;
 
 export const AGENT_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
 export const WALLET_PATTERN = '^[0-9a-fA-F]{64}$';
+/** The most query input one submission carries (decoded), and its base64. */
+export const MAX_QUERY_INPUT_BYTES = 1 << 20;
+export const MAX_QUERY_INPUT_BASE64_CHARS = Math.ceil(MAX_QUERY_INPUT_BYTES / 3) * 4;
 const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$';
 const PID_PATTERN = '^[0-9]{1,15}$';
 const TAIL_N_PATTERN = '^(1000|[1-9][0-9]{0,2})$';
@@ -77,6 +80,21 @@ const processView = {
         message: { type: 'string' },
       },
     },
+    proof: {
+      type: 'object',
+      description: "its answers to a requester's queries (present if it was given any): claims checked, and the information gain verified and paid for",
+      required: ['claims', 'accepted', 'rejected', 'samples', 'bits', 'bits_per_j', 'reward_j', 'last_rejection'],
+      properties: {
+        claims: { type: 'integer' },
+        accepted: { type: 'integer' },
+        rejected: { type: 'integer' },
+        samples: { type: 'integer' },
+        bits: { type: 'number', description: 'verified information gain, bits' },
+        bits_per_j: { type: 'number', description: "bits per J of the process's energy (estimated)" },
+        reward_j: { type: 'number' },
+        last_rejection: { type: ['string', 'null'], description: 'the error code of the last claim refused' },
+      },
+    },
     stdout: { type: 'string', description: 'what it wrote to fd 1 (only on GET /v1/processes/{pid} once dead)' },
     stderr: { type: 'string' },
   },
@@ -128,6 +146,16 @@ export const routes = {
           uptime_s: { type: 'number' },
           live_processes: { type: 'integer' },
           ledger_entries: { type: 'integer' },
+          models: {
+            type: 'array',
+            description: 'the models whose inference claims this node checks and pays for (proof of useful work)',
+            items: {
+              type: 'object',
+              required: ['hash', 'name', 'inputs', 'classes'],
+              properties: { hash: { type: 'string' }, name: { type: 'string' }, inputs: { type: 'integer' }, classes: { type: 'integer' } },
+            },
+          },
+          reward_uj_per_bit: { type: 'number', description: 'what a verified bit of information gain earns, µJ of tokens' },
           lost: {
             type: 'array',
             description: 'processes that were alive when the node last stopped without closing them (their deaths are in the ledger as lost)',
@@ -157,6 +185,18 @@ export const routes = {
         bid: { type: 'number', exclusiveMinimum: 0, maximum: 1e9, description: 'standing bid, tokens/J (default the base price)' },
         memory_mib: { type: 'integer', minimum: 1, maximum: 4096, description: 'memory limit (default 64)' },
         args: { type: 'array', maxItems: MAX_ARGS, items: { type: 'string', maxLength: MAX_ARG_CHARS }, description: 'the arguments after argv[0]' },
+        queries: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['requester', 'model_hash', 'batch', 'inputs_base64'],
+          description: "queries for the process to answer with inference claims (proof of useful work, docs/proof.md): the requester's wallet pays the fee (the most the answers can earn) when the process is admitted",
+          properties: {
+            requester: { type: 'string', pattern: WALLET_PATTERN, description: 'the wallet that pays the fee' },
+            model_hash: { type: 'string', pattern: '^[0-9a-fA-F]{64}$', description: 'a model registered on this node (GET /v1/node lists them)' },
+            batch: { type: 'integer', minimum: 1, maximum: 4096, description: 'samples per query' },
+            inputs_base64: { type: 'string', minLength: 1, maxLength: MAX_QUERY_INPUT_BASE64_CHARS, pattern: BASE64_PATTERN, description: `every query's int8 inputs, sample-major, one query after another (queries × batch × the model's inputs bytes; at most ${MAX_QUERY_INPUT_BYTES} bytes)` },
+          },
+        },
       },
     },
     response: { 201: { $ref: 'Process#' }, ...errors },

@@ -18,6 +18,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import swagger from '@fastify/swagger';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { MAX_MODULE_BYTES, type NodeHost, type ProcessView } from '../kernel/host.js';
+import type { QueriesInput } from '../kernel/node.js';
 import { UJ_PER_J } from '../ledger/format.js';
 import { ledgerPath, openLedgerReadonly } from '../ledger/node-files.js';
 import { readTail, tailJson } from '../cli/ledger.js';
@@ -50,7 +51,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.UNAUTHORIZED: return 401;
     case ErrorCode.NOT_FOUND:
     case ErrorCode.NO_SUCH_PROCESS:
-    case ErrorCode.WALLET_UNKNOWN: return 404;
+    case ErrorCode.WALLET_UNKNOWN:
+    case ErrorCode.MODEL_UNKNOWN: return 404;
     case ErrorCode.PROCESS_DEAD: return 409;
     case ErrorCode.TOO_LARGE: return 413;
     // Well-formed requests whose content the node refuses: the module, a bid, an amount, a wallet.
@@ -95,9 +97,32 @@ export function processJson(v: ProcessView, withOutput: boolean): Record<string,
     started_ms: v.startedMs,
     exit: v.exit === null ? null : { reason: v.exit.reason, code: v.exit.code, error_code: v.exit.errorCode, message: v.exit.message },
   };
+  if (v.proof !== undefined) {
+    const p = v.proof;
+    o.proof = { claims: p.claims, accepted: p.accepted, rejected: p.rejected, samples: p.samples, bits: p.bits, bits_per_j: p.bitsPerJ, reward_j: p.rewardJ, last_rejection: p.lastRejection };
+  }
   if (withOutput && v.stdout !== undefined) o.stdout = v.stdout;
   if (withOutput && v.stderr !== undefined) o.stderr = v.stderr;
   return o;
+}
+
+/**
+ * A submission's queries: the inputs cut into batches of `batch` samples of the model's inputs
+ * (the node checks the model and the shapes; a length that does not divide is refused here).
+ */
+function queriesOf(host: NodeHost, q: { requester: string; model_hash: string; batch: number; inputs_base64: string }): QueriesInput {
+  const bytes = Buffer.from(q.inputs_base64, 'base64');
+  const all = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hash = q.model_hash.toLowerCase();
+  const model = host.node.proofs?.models().find((m) => m.hash === hash)?.inputs;
+  if (model === undefined) throw new MaxwellError(ErrorCode.MODEL_UNKNOWN, `no model ${hash} is registered on this node`);
+  const per = q.batch * model;
+  if (all.length === 0 || all.length % per !== 0) {
+    throw new MaxwellError(ErrorCode.BAD_REQUEST, `body/queries/inputs_base64 holds ${all.length} bytes, not a whole number of queries of ${q.batch} × ${model} int8 inputs`);
+  }
+  const batches: Int8Array[] = [];
+  for (let at = 0; at < all.length; at += per) batches.push(all.slice(at, at + per));
+  return { requester: Buffer.from(q.requester, 'hex'), modelHash: hash, batches, batch: q.batch };
 }
 
 /** Ajv's first error as one sentence that names the field (and, for a pattern, what it must be). */
@@ -219,11 +244,13 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     uptime_s: (Date.now() - startedMs) / 1000,
     live_processes: host.node.list().length,
     ledger_entries: host.ledger.size,
+    models: host.node.proofs?.models() ?? [],
+    reward_uj_per_bit: host.node.proofs?.rewardConfig.rewardUjPerBit ?? 0,
     lost: host.lost.map((p) => ({ pid: p.pid, agent: p.agent, wallet: p.wallet, started_ms: p.startedMs })),
   }));
 
   app.post('/v1/processes', { schema: routes.submit, bodyLimit: SUBMIT_BODY_LIMIT, onRequest: requireToken }, async (req, reply) => {
-    const b = req.body as { module_base64: string; agent: string; wallet: string; bid?: number; memory_mib?: number; args?: string[] };
+    const b = req.body as { module_base64: string; agent: string; wallet: string; bid?: number; memory_mib?: number; args?: string[]; queries?: { requester: string; model_hash: string; batch: number; inputs_base64: string } };
     if (b.module_base64.length > MAX_MODULE_BASE64_CHARS) {
       throw new MaxwellError(ErrorCode.TOO_LARGE, `the module is over ${MAX_MODULE_BYTES} bytes (its base64 is ${b.module_base64.length} characters, at most ${MAX_MODULE_BASE64_CHARS})`);
     }
@@ -236,6 +263,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       ...(b.bid === undefined ? {} : { bid: b.bid }),
       ...(b.memory_mib === undefined ? {} : { memoryMiB: b.memory_mib }),
       args: [b.agent, ...(b.args ?? [])],
+      ...(b.queries === undefined ? {} : { queries: queriesOf(host, b.queries) }),
     });
     reply.code(201).header('location', `/v1/processes/${view.pid}`);
     return processJson(view, false);

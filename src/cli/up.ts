@@ -2,6 +2,7 @@
  * `maxwell up`: a long-lived node (NodeHost: ledger, slotted worker pool, kernel loop) serving
  * the HTTP API (src/api) on 127.0.0.1, until SIGINT or SIGTERM.
  */
+import { readInferModel } from '../proof/files.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
@@ -82,7 +83,9 @@ export async function run(argv: string[]): Promise<number> {
   const tokenFile = values['token-file'] ?? apiTokenPath(stateDir);
   const { token, created } = loadOrCreateToken(tokenFile);
 
-  const host = await NodeHost.open({ stateDir, workers, sysRoot: values['sys-root'], config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
+  // The sample infer agent's model: queries for it are checked and paid (docs/proof.md).
+  const infer = await readInferModel();
+  const host = await NodeHost.open({ stateDir, workers, sysRoot: values['sys-root'], models: [infer.model], config: { ...DEFAULT_KERNEL_CONFIG, powerCapW } });
   const startedMs = Date.now();
   let app;
   try {

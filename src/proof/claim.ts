@@ -104,6 +104,11 @@ export class ClaimVerifier {
     return this.models.get(hashHex);
   }
 
+  /** The registered models by hash (hex). */
+  registered(): IterableIterator<[string, Model]> {
+    return this.models.entries();
+  }
+
   /** Freivalds repetitions per layer for the bound over `layers` layers (union bound). */
   repetitionsFor(layers: number): number {
     return Math.ceil((this.soundnessBits + Math.log2(layers)) / SOUNDNESS_BITS);

@@ -114,6 +114,11 @@ export class QueryBook {
     return this.config;
   }
 
+  /** The models queries may name: hash (hex), name, inputs per sample, classes. */
+  models(): { hash: string; name: string; inputs: number; classes: number }[] {
+    return [...this.verifier.registered()].map(([hash, m]) => ({ hash, name: m.name, inputs: m.layers[0]!.inputs, classes: m.layers[m.layers.length - 1]!.outputs }));
+  }
+
   /** The fee for queries of `samples` in all on a model of `classes` classes (µJ, rounded up). */
   feeUj(classes: number, samples: number): number {
     return Math.ceil(Math.log2(classes) * samples * this.config.rewardUjPerBit * this.config.feeOverMaxReward);

@@ -14,6 +14,11 @@ import { DEFAULT_KERNEL_CONFIG } from '../../src/kernel/config.js';
 import { buildApi, httpStatusFor, SUBMIT_BODY_LIMIT, tokensEqual } from '../../src/api/server.js';
 import { generateKey } from '../../src/ledger/keys.js';
 import { ErrorCode } from '../../src/errors.js';
+import { readInferModel, quantiseInput } from '../../src/proof/files.js';
+import { modelHash } from '../../src/proof/model.js';
+import { toSampleMajor } from '../../src/proof/queries.js';
+
+const infer = await readInferModel();
 
 const AGENTS = fileURLToPath(new URL('../../../agents/build/', import.meta.url));
 const TOKEN = 'a'.repeat(64);
@@ -31,6 +36,7 @@ async function withNode(fn: (n: Node) => Promise<void>, o: { maxProcesses?: numb
   const host = await NodeHost.open({
     // No power meter (an empty /sys): power is the model's on any machine that runs the tests.
     stateDir, workers: 1, sysRoot: fileURLToPath(new URL('../../../test/fixtures/sys-empty', import.meta.url)), config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 10_000 },
+    models: [infer.model],
     ...(o.maxProcesses === undefined ? {} : { maxProcesses: o.maxProcesses }),
   });
   const internal: unknown[] = [];
@@ -310,5 +316,43 @@ describe('node API: documents and edges', () => {
     assert.ok(tokensEqual('abc', 'abc'));
     assert.ok(!tokensEqual('abc', 'abd'));
     assert.ok(!tokensEqual('abc', 'abcd'));
+  });
+});
+
+describe('node API: queries (proof of useful work)', () => {
+  it('lists its models; an agent given a requester\'s queries answers them and shows what its verified answers earned; bad queries are refused', async () => {
+    await withNode(async ({ app }) => {
+      const node = body(await app.inject({ url: '/v1/node' }));
+      const hash = modelHash(infer.model).toString('hex');
+      assert.deepEqual(node.models, [{ hash, name: infer.model.name, inputs: 4, classes: 3 }]);
+      assert.ok(node.reward_uj_per_bit > 0);
+      const requester = await funded(app, 1);
+      const wallet = await funded(app, 1);
+      // Two queries of 9 held-out samples each, one after the other.
+      const x = Buffer.concat([0, 1].map((q) => Buffer.from(toSampleMajor(quantiseInput(infer.testX.slice(q * 9, q * 9 + 9), infer.inputZero), 4, 9).buffer)));
+      const submit = (queries: Record<string, unknown>) => app.inject({
+        method: 'POST', url: '/v1/processes', headers: AUTH,
+        payload: { module_base64: infer_b64, agent: 'infer', wallet, args: ['0'], queries },
+      });
+      const infer_b64 = await moduleB64('infer');
+      const ok = { requester, model_hash: hash, batch: 9, inputs_base64: x.toString('base64') };
+      refused(await submit({ ...ok, inputs_base64: x.subarray(1).toString('base64') }), 400, 'E_BAD_REQUEST', /whole number of queries/);
+      refused(await submit({ ...ok, model_hash: 'ab'.repeat(32) }), 404, 'E_MODEL_UNKNOWN');
+      refused(await submit({ ...ok, requester: generateKey().raw.toString('hex') }), 422, 'E_AMOUNT_INVALID', /fee/);
+      refused(await submit({ ...ok, extra: 1 }), 400, 'E_BAD_REQUEST');
+      const r = await submit(ok);
+      assert.equal(r.statusCode, 201, r.body);
+      const pid = body(r).pid;
+      let v: Record<string, any> = {};
+      for (let i = 0; i < 500; i++) {
+        v = body(await app.inject({ url: `/v1/processes/${pid}` }));
+        if (v.state === 'dead') break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      assert.equal(v.exit?.reason, 'exit', JSON.stringify(v.exit));
+      assert.deepEqual([v.proof.claims, v.proof.accepted, v.proof.rejected, v.proof.samples], [2, 2, 0, 18]);
+      assert.ok(v.proof.bits > 0 && v.proof.reward_j > 0 && v.proof.bits_per_j > 0, JSON.stringify(v.proof));
+      assert.equal(v.proof.last_rejection, null);
+    });
   });
 });
