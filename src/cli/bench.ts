@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { positiveInteger, positiveNumber, usage } from './args.js';
 
-export const summary = 'run a benchmark suite (runtime, market, ledger, kernel) and report figures against a baseline from the same run';
+export const summary = 'run a benchmark suite (runtime, market, ledger, kernel, proof) and report figures against a baseline from the same run';
 
 const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick] [--processes N] [--seconds S]
 
@@ -25,6 +25,10 @@ suites:
   kernel    a real node with N live loopers for S seconds: the kernel's share of the CPU,
             money and energy conservation, and the wait of a raised bid for its slot
             (--processes N, default 1000; --seconds S, default 60)
+  proof     checking inference: Freivalds' check against recomputing by batch size, a claim
+            verified end to end, spot-check odds, and Groth16 (verify time with a cached
+            curve, proof size, constraints per MAC and per ReLU, proving speed, a 784-56-10
+            MLP; the first run generates its setup under .maxwell/proof, which takes minutes)
 
   --json        print the result as JSON
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
@@ -52,6 +56,10 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   kernel: async () => {
     const m = await import('../bench/kernel.js');
     return { bench: (o) => m.benchKernel(o), format: (r) => m.formatKernel(r as Awaited<ReturnType<typeof m.benchKernel>>) };
+  },
+  proof: async () => {
+    const m = await import('../bench/proof.js');
+    return { bench: (o) => m.benchProof(o), format: (r) => m.formatProof(r as Awaited<ReturnType<typeof m.benchProof>>) };
   },
 };
 
