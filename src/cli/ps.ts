@@ -26,12 +26,15 @@ const j = (x: number) => x.toFixed(6);
 
 /** The table `ps` prints (exported for tests). */
 export function table(ps: ApiProcess[]): string {
-  const head = ['PID', 'AGENT', 'STATE', 'BID', 'BALANCE J', 'ENERGY J (est.)', 'RENT J', 'TAX J', 'EXIT'];
+  // Proof of useful work, where a process was given queries: what it earned, and its verified bits per J.
+  const proofs = ps.some((p) => p.proof !== undefined);
+  const head = ['PID', 'AGENT', 'STATE', 'BID', 'BALANCE J', 'ENERGY J (est.)', 'RENT J', 'TAX J', ...(proofs ? ['EARNED J', 'BITS/J (est.)'] : []), 'EXIT'];
   const rows = ps.map((p) => [
     String(p.pid), p.agent, p.state, String(p.bid), j(p.balance_j), j(p.energy_j), j(p.rent_j), j(p.tax_j),
+    ...(proofs ? (p.proof === undefined ? ['', ''] : [j(p.proof.reward_j), p.proof.bits_per_j.toFixed(0)]) : []),
     p.exit === null ? '' : p.exit.reason === 'exit' ? `exit ${p.exit.code}` : p.exit.reason,
   ]);
-  const right = new Set([0, 3, 4, 5, 6, 7]);
+  const right = new Set(proofs ? [0, 3, 4, 5, 6, 7, 8, 9] : [0, 3, 4, 5, 6, 7]);
   return alignColumns(head, rows, (i) => right.has(i)).join('\n');
 }
 
