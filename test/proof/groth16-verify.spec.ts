@@ -301,6 +301,8 @@ describe('groth16 verifier', () => {
     assert.equal(parseVerificationKey(JSON.parse(JSON.stringify(withoutTarget, null, 4))).id, a.id);
     assert.equal(dense.id, a.id);
     assert.equal(v.prepare(a).id, a.id, 'prepare takes a parsed key too');
+    // …but only one parseVerificationKey made: a look-alike is parsed (and refused) as JSON.
+    assert.throws(() => v.prepare({ ...a }), { code: VKEY, message: /unknown field/ });
     assert.notEqual(parseVerificationKey(fixture('square4/vk.json')).id, a.id);
     assert.notEqual(parseVerificationKey(fixture('dense4/vk-no-phase2.json')).id, a.id, 'only δ differs');
     // vk_alphabeta_12 is not trusted: a wrong one changes nothing.
