@@ -81,12 +81,12 @@ export function publicSignalsFor(s: ChunkSpec, d: { x: ArrayLike<number>; output
     if (d.accIn === undefined || d.accIn.length !== s.rows * B) throw badArg(`a chunk continuing partial sums takes ${s.rows * B} of them`);
     for (const v of Array.from(d.accIn)) out.push(intToField(v));
   }
-  for (let j = 0; j < s.cols; j++) for (let k = 0; k < B; k++) out.push(String(d.x[(s.colStart + j) * B + k]!));
+  for (let j = 0; j < s.cols; j++) for (let k = 0; k < B; k++) out.push(intToField(d.x[(s.colStart + j) * B + k]!));
   return out;
 }
 
-/** Reads a .wtns buffer's values (section 2), as field elements. */
-function witnessValues(buf: Uint8Array, count: number): bigint[] {
+/** Reads the first `count` values of a .wtns buffer (section 2) as field elements: 1, then the public outputs, then the public inputs. */
+export function readWitness(buf: Uint8Array, count: number): bigint[] {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   assert(b.toString('latin1', 0, 4) === 'wtns', 'snarkjs wrote a wtns buffer');
   const sections = b.readUInt32LE(8);
@@ -162,7 +162,7 @@ export async function chunkWitness(c: CompiledCircuit, l: DenseLayer, s: ChunkSp
   const witnessMs = performance.now() - t0;
   assert(wtns.data !== undefined, 'snarkjs filled the witness');
   const outs = s.rows * s.batch;
-  const v = witnessValues(wtns.data, 1 + outs + 1);
+  const v = readWitness(wtns.data, 1 + outs + 1);
   return { wtns, outputs: v.slice(1, 1 + outs).map(fieldToInt), ...(s.weights === 'private' ? { commitment: v[1 + outs]! } : {}), witnessMs };
 }
 
