@@ -17,7 +17,7 @@ import {
   type SnarkjsProof,
 } from '../../src/proof/groth16/encoding.js';
 import { Groth16Verifier, MAX_PUBLIC_SIGNALS, parseVerificationKey, type PreparedKey } from '../../src/proof/groth16/verifier.js';
-import { measureVerify, synthesizeGroth16 } from '../../src/proof/groth16/bench.js';
+import { measureVerify, synthesizeGroth16 } from '../../src/proof/groth16/verify-bench.js';
 
 const FIXTURES = new URL('../../../test/fixtures/groth16/', import.meta.url);
 // Fixtures are re-read for each use, so that a test that mutates one cannot affect another.

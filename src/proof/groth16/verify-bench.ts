@@ -2,7 +2,7 @@
  * Figures for `maxwell bench proof`: what a Groth16 verify costs, cold and warm, and how it grows
  * with the number of public signals (docs/groth16-verifier.md, "Figures").
  *
- *   npx tsc -p tsconfig.json && node dist/src/proof/groth16/bench.js [--runs N] [--threads]
+ *   npx tsc -p tsconfig.json && node dist/src/proof/groth16/verify-bench.js [--runs N] [--threads]
  *
  * prints the figures for the 4×4 dense-layer fixture (test/fixtures/groth16/dense4) and the
  * per-signal scaling on synthetic keys, as JSON. The first-verify figure is only cold for the
