@@ -94,9 +94,3 @@ declare module 'ffjavascript' {
   /** singleThread = true: no workers. Otherwise one worker per CPU, and the curve is cached globally. */
   export function buildBn128(singleThread?: boolean): Promise<Bn128Curve>;
 }
-
-declare module 'snarkjs' {
-  export const groth16: {
-    verify(vk: unknown, publicSignals: unknown, proof: unknown, logger?: unknown): Promise<boolean>;
-  };
-}
