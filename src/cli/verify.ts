@@ -7,20 +7,26 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { usage } from './args.js';
-import { modelHash } from '../proof/model.js';
+import { modelHash, type Model } from '../proof/model.js';
 import { ClaimVerifier } from '../proof/claim.js';
 import { claimFromJson, readJsonFile } from '../proof/files.js';
-import { informationGainBits } from '../proof/infogain.js';
+import { batchInformationGainBits, informationGainBits } from '../proof/infogain.js';
 import { hexArg, loadModel } from './prove.js';
 
-export const summary = 'check an inference claim against its model (Freivalds) and report its information gain';
+export const summary = 'check an inference claim (Freivalds) or a Groth16 bundle against its model and report its information gain';
 
 const HELP = `usage: maxwell verify CLAIM.json --model FILE|infer [--agent HEX] [--session HEX] [--json]
+       maxwell verify BUNDLE.json --model FILE|infer [--setup-dir DIR] [--keys-from-bundle] [--json]
 
 Checks the claim's outputs against its model without re-running it: each layer by Freivalds'
 check over the prime field just above 2^40, with enough repetitions that a false claim passes
 with probability at most 2^-40. Reports the information gain of the verified answers
 (log2 C − H(softmax(logits)) bits per sample).
+
+A Groth16 bundle (\`maxwell prove --groth16\`) is checked proof by proof with a cached curve,
+every public signal built here from the model, the input and the stated outputs; the keys are
+this machine's setup (--setup-dir, default .maxwell/proof), or with --keys-from-bundle the
+prover's own (trusting its setup: development only).
 
 options:
   --model FILE|infer   the model the claim names (a model file, or the infer agent's)
@@ -39,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
       model: { type: 'string' },
       agent: { type: 'string' },
       session: { type: 'string' },
+      'setup-dir': { type: 'string' },
+      'keys-from-bundle': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -51,7 +59,9 @@ export async function run(argv: string[]): Promise<number> {
   if (file === undefined || extra.length > 0) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `give one CLAIM.json\n\n${HELP}`);
   if (values.model === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `--model is required\n\n${HELP}`);
   const model = await loadModel(values.model);
-  const claim = claimFromJson(await readJsonFile(file, ErrorCode.CLAIM_INVALID));
+  const j = await readJsonFile(file, ErrorCode.CLAIM_INVALID);
+  if ((j as { format?: unknown } | null)?.format === 'maxwell-groth16-v1') return verifyGroth16(model, j, values);
+  const claim = claimFromJson(j);
   const verifier = new ClaimVerifier();
   verifier.register(model);
   const t0 = performance.now();
@@ -86,4 +96,31 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`information gain: ${totalBits.toFixed(3)} bits in all, ${(totalBits / v.batch).toFixed(3)} bits per sample (of at most ${Math.log2(classes).toFixed(3)})`);
   console.log(`predicted classes: ${predicted.join(' ')}`);
   return 0;
+}
+
+async function verifyGroth16(model: Model, j: unknown, values: { json?: boolean; 'setup-dir'?: string; 'keys-from-bundle'?: boolean }): Promise<number> {
+  const { verifyModelProof } = await import('../proof/groth16/model-proof.js');
+  const { Groth16Verifier } = await import('../proof/groth16/verifier.js');
+  const t0 = performance.now();
+  const verifier = await Groth16Verifier.create();
+  const curveMs = performance.now() - t0;
+  try {
+    const r = await verifyModelProof(model, j, {
+      verifier, keysFromBundle: values['keys-from-bundle'] === true, ...(values['setup-dir'] === undefined ? {} : { cacheDir: values['setup-dir'] }),
+    });
+    const classes = model.layers.at(-1)!.outputs;
+    const bits = batchInformationGainBits(r.logits, classes, r.batch, model.logitScale);
+    if (values.json) {
+      console.log(JSON.stringify({
+        verified: true, proof_system: 'groth16', model: model.name, model_hash: modelHash(model).toString('hex'), batch: r.batch, proofs: r.proofs,
+        verify_ms: r.verifyMs, curve_build_ms: curveMs, keys: values['keys-from-bundle'] ? 'bundle' : 'local setup', information_gain_bits: bits,
+      }));
+      return 0;
+    }
+    console.log(`verified: ${r.proofs} Groth16 proof(s) of ${model.name} on ${r.batch} sample(s) in ${r.verifyMs.toFixed(1)} ms, after ${curveMs.toFixed(0)} ms building the curve (measured); keys: ${values['keys-from-bundle'] ? "the bundle's (the prover's setup, trusted)" : "this machine's setup"}`);
+    console.log(`information gain: ${bits.toFixed(3)} bits in all, ${(bits / r.batch).toFixed(3)} bits per sample (of at most ${Math.log2(classes).toFixed(3)})`);
+    return 0;
+  } finally {
+    await verifier.terminate();
+  }
 }

@@ -97,4 +97,32 @@ describe('proof files', () => {
     assert.equal(o.code, 65);
     assert.match(o.stderr, /E_MODEL_UNKNOWN/);
   });
+
+  it('maxwell prove --groth16 writes a bundle that maxwell verify accepts (exit 0), a tampered one is refused (65), and a machine without the setup says so (78)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mw-g16-cli-'));
+    const input = join(dir, 'input.json');
+    await writeFile(input, JSON.stringify({ format: 'maxwell-input-v1', samples: [[1, -2, 3, 4], [0, 0, 0, 0]] }));
+    const bundle = join(dir, 'bundle.json');
+    const setup = join(dir, 'setup');
+    const p = await maxwell(['prove', '--groth16', '--model', 'infer', '--input', input, '--power', '10', '--setup-dir', setup, '--out', bundle], { timeoutMs: 180_000 });
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, /Groth16 proofs of infer-iris-4-16-3 on 2 sample\(s\)/);
+    const v = await maxwell(['verify', bundle, '--model', 'infer', '--setup-dir', setup, '--json']);
+    assert.equal(v.code, 0, v.stderr);
+    const j = JSON.parse(v.stdout);
+    assert.equal(j.proof_system, 'groth16');
+    assert.equal(j.batch, 2);
+    assert.ok(j.proofs >= 2 && j.information_gain_bits >= 0);
+    const text = JSON.parse(await readFile(bundle, 'utf8'));
+    text.layers[1].outputs[1] += 1;
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify(text));
+    const r = await maxwell(['verify', bad, '--model', 'infer', '--setup-dir', setup]);
+    assert.equal(r.code, 65, r.stderr);
+    assert.match(r.stderr, /E_PROOF_INVALID/);
+    const m = await maxwell(['verify', bundle, '--model', 'infer', '--setup-dir', join(dir, 'elsewhere')]);
+    assert.equal(m.code, 78, m.stderr);
+    assert.match(m.stderr, /E_SETUP_MISSING/);
+    assert.equal((await maxwell(['prove', '--groth16', '--model', 'infer', '--input', input, '--weights', 'secret'])).code, 64);
+  });
 });
