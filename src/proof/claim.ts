@@ -11,11 +11,18 @@
  * inputs derived by the verifier itself from the claimed accumulators (requantisation, exact), so
  * the claim never states a value the verifier takes on trust. Repetitions are chosen so that a
  * false claim is accepted with probability ≤ 2^-soundnessBits (union bound over the layers).
+ *
+ * Vectors are kept between claims (`reuseVectors`, the default): a layer's u = rᵀ·W is the m·n
+ * part of the check, and recomputing it per claim would cost as much as the rest together. It is
+ * sound because an honest claim passes for every r and so tells the prover nothing about r; the
+ * only event that does is a rejection, and at the first one the model's vectors are thrown away
+ * and drawn afresh. So each false claim meets a vector independent of everything its prover has
+ * seen, and is caught with probability ≥ 1 − 1/P per repetition, as with a fresh vector.
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { cryptoFieldRandom, SOUNDNESS_BITS, type FieldRandom } from './field.js';
-import { freivaldsDense } from './freivalds.js';
+import { freivaldsCheck, freivaldsVector, type FreivaldsVector } from './freivalds.js';
 import { checkModel, modelHash, requantise, type Model } from './model.js';
 
 export interface InferenceClaim {
@@ -85,9 +92,13 @@ export class ClaimVerifier {
   private readonly random: FieldRandom;
   private readonly soundnessBits: number;
   private readonly rememberClaims: number;
+  private readonly reuseVectors: boolean;
+  /** Per model (hash hex): per layer, one vector per repetition; dropped at a rejection. */
+  private readonly vectors = new Map<string, FreivaldsVector[][]>();
 
-  constructor(o: { random?: FieldRandom; soundnessBits?: number; rememberClaims?: number } = {}) {
+  constructor(o: { random?: FieldRandom; soundnessBits?: number; rememberClaims?: number; reuseVectors?: boolean } = {}) {
     this.random = o.random ?? cryptoFieldRandom();
+    this.reuseVectors = o.reuseVectors ?? true;
     this.soundnessBits = o.soundnessBits ?? DEFAULT_SOUNDNESS_BITS;
     this.rememberClaims = o.rememberClaims ?? 1_000_000;
     if (!(this.soundnessBits >= 1 && this.soundnessBits <= 256)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `soundnessBits must be in [1, 256], not ${o.soundnessBits}`);
@@ -143,11 +154,19 @@ export class ClaimVerifier {
     if (this.accepted.has(key)) throw new MaxwellError(ErrorCode.CLAIM_REPLAYED, `claim ${key} was already accepted`);
 
     const reps = this.repetitionsFor(layers.length);
+    const hashHex = c.modelHash.toString('hex');
+    let vectors = this.reuseVectors ? this.vectors.get(hashHex) : undefined;
+    if (vectors === undefined) {
+      vectors = layers.map((l) => Array.from({ length: reps }, () => freivaldsVector(l, this.random)));
+      if (this.reuseVectors) this.vectors.set(hashHex, vectors);
+    }
     let x = c.input;
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i]!;
       const acc = c.accumulators[i]!;
-      if (!freivaldsDense(l, x, acc, c.batch, this.random, reps)) {
+      if (!vectors[i]!.every((v) => freivaldsCheck(l, x, acc, c.batch, v))) {
+        // The prover has learnt something about these vectors: the next claim meets new ones.
+        this.vectors.delete(hashHex);
         throw new MaxwellError(ErrorCode.PROOF_INVALID, `layer ${i}'s accumulators are not what the model computes on its inputs`);
       }
       if (l.requant) {

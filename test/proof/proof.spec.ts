@@ -186,6 +186,32 @@ describe('the claim verifier: every attack rejected with its code', () => {
     assert.equal(v.verify(again, { agent: AGENT, session: again.session }).batch, 64);
   });
 
+  it('keeps its vectors between honest claims and draws new ones after a rejection (what makes keeping them sound)', () => {
+    let draws = 0;
+    const crypto = cryptoFieldRandom();
+    const v = new ClaimVerifier({ random: () => { draws++; return crypto(); } });
+    v.register(m);
+    const at = (s: string) => ({ agent: AGENT, session: Buffer.from(s) });
+    const c = honestClaim(m, 8);
+    v.verify({ ...c, session: Buffer.from('session-a') }, at('session-a'));
+    const first = draws;
+    assert.equal(first, (m.layers[0]!.outputs + m.layers[1]!.outputs) * 2, 'one vector per layer and repetition');
+    v.verify({ ...c, session: Buffer.from('session-b') }, at('session-b'));
+    assert.equal(draws, first, 'an honest claim reuses them');
+    const logits = c.accumulators[1]!.slice();
+    logits[0]! += 1;
+    assert.throws(() => v.verify({ ...c, session: Buffer.from('session-c'), accumulators: [c.accumulators[0]!, logits] }, at('session-c')), { code: 'E_PROOF_INVALID' });
+    v.verify({ ...c, session: Buffer.from('session-d') }, at('session-d'));
+    assert.equal(draws, 2 * first, 'after a rejection, the next claim meets new vectors');
+    // Without reuse, every claim draws its own.
+    const fresh = new ClaimVerifier({ random: () => { draws++; return crypto(); }, reuseVectors: false });
+    fresh.register(m);
+    draws = 0;
+    fresh.verify({ ...c, session: Buffer.from('session-e') }, at('session-e'));
+    fresh.verify({ ...c, session: Buffer.from('session-f') }, at('session-f'));
+    assert.equal(draws, 2 * first);
+  });
+
   it('a wrong output, in the logits or in a hidden layer', () => {
     const v = setup();
     const c = honestClaim(m, 16);
