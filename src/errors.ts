@@ -77,7 +77,7 @@ export const ErrorCode = {
   PROOF_MALFORMED: 'E_PROOF_MALFORMED',
   /** A Groth16 verification key is malformed (shape, points off the curve) or not the circuit's. */
   VKEY_INVALID: 'E_VKEY_INVALID',
-  /** The circuit's trusted setup (powers of tau, proving key) has not been generated here: generate it first (docs/proof.md, "Setup"). */
+  /** The circuit's trusted setup (powers of tau, proving key) has not been generated here: generate it first (docs/groth16-circuits.md, "Setup"). */
   SETUP_MISSING: 'E_SETUP_MISSING',
   /** A key file is missing, unreadable or not an Ed25519 key. */
   KEY_INVALID: 'E_KEY_INVALID',

@@ -25,7 +25,8 @@ Runs a node until SIGINT (Ctrl-C) or SIGTERM: the ledger (STATE/ledger.db), a wo
 kernel loop (slot auctions, rent, apoptosis, the power cap), and its HTTP API (docs/api.md;
 OpenAPI at /openapi.json). Requests that change state need the bearer token, made on first use
 (32 random bytes, hex, mode 0600) in STATE/api-token. The URL goes to STATE/api.json, where
-\`maxwell ps\`, \`kill\` and \`run --node\` find it.
+\`maxwell ps\`, \`kill\` and \`run --node\` find it. It checks and pays for inference claims on
+the infer sample agent's model (submit a process with \`queries\`: docs/proof.md, docs/api.md).
 
 It prints the URL, the token file and the processes lost by a previous run that did not stop
 cleanly (their deaths are in the ledger as lost), then a status line every ${STATUS_EVERY_MS / 1000} s: the
