@@ -252,7 +252,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${String(v.pid).padStart(4)} ${cast.wallet.padEnd(19)} ${describeExit(v).padEnd(38)} paid ${(v.chargedJ + v.rentJ + v.taxJ).toFixed(4)} J (charges ${v.chargedJ.toFixed(4)}, rent ${v.rentJ.toFixed(4)}, tax ${v.taxJ.toFixed(4)})${earned}${out ? `  ${out.slice(0, 80)}` : ''}`);
   }
   console.log(`power: ${avgPowerW.toFixed(1)} W on average (${powerSource}) against a cap of ${powerCapW} W: ${avgPowerW <= powerCapW ? 'under the cap' : 'OVER the cap'}; ${wallS.toFixed(1)} s`);
-  console.log(`ledger: ${db} ${verified ? 'verifies' : `DOES NOT VERIFY: ${verifyProblem}`} (every charge, rent, tax and death above is a signed entry); check it yourself: maxwell ledger verify --state ${values.state}`);
+  console.log(`ledger: ${db} ${verified ? 'verifies' : `DOES NOT VERIFY: ${verifyProblem}`} (every charge, rent, tax, query fee, reward and death above is a signed entry); check it yourself: maxwell ledger verify --state ${values.state}`);
   return verified ? 0 : 1;
 }
 
