@@ -26,7 +26,7 @@ export interface ApiProcess {
   fuel: number;
   started_ms: number;
   exit: { reason: string; code: number | null; error_code: string | null; message: string } | null;
-  proof?: { claims: number; accepted: number; rejected: number; samples: number; bits: number; bits_per_j: number; reward_j: number; last_rejection: string | null };
+  proof?: { claims: number; accepted: number; rejected: number; samples: number; bits: number; bits_per_j: number; reward_j: number; last_rejection: string | null; soundness_bits: number | null };
   stdout?: string;
   stderr?: string;
 }

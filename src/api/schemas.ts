@@ -83,7 +83,7 @@ const processView = {
     proof: {
       type: 'object',
       description: "its answers to a requester's queries (present if it was given any): claims checked, and the information gain verified and paid for",
-      required: ['claims', 'accepted', 'rejected', 'samples', 'bits', 'bits_per_j', 'reward_j', 'last_rejection'],
+      required: ['claims', 'accepted', 'rejected', 'samples', 'bits', 'bits_per_j', 'reward_j', 'last_rejection', 'soundness_bits'],
       properties: {
         claims: { type: 'integer' },
         accepted: { type: 'integer' },
@@ -93,6 +93,7 @@ const processView = {
         bits_per_j: { type: 'number', description: "bits per J of the process's energy (estimated)" },
         reward_j: { type: 'number' },
         last_rejection: { type: ['string', 'null'], description: 'the error code of the last claim refused' },
+        soundness_bits: { type: ['number', 'null'], description: "−log2 of the largest chance that one of its accepted claims was false (Freivalds' check: ≥ 40, i.e. ≤ 2^-40; 0 if one was accepted unchecked under spot checks; null before any or when every one was re-executed)" },
       },
     },
     stdout: { type: 'string', description: 'what it wrote to fd 1 (only on GET /v1/processes/{pid} once dead)' },

@@ -99,7 +99,7 @@ export function processJson(v: ProcessView, withOutput: boolean): Record<string,
   };
   if (v.proof !== undefined) {
     const p = v.proof;
-    o.proof = { claims: p.claims, accepted: p.accepted, rejected: p.rejected, samples: p.samples, bits: p.bits, bits_per_j: p.bitsPerJ, reward_j: p.rewardJ, last_rejection: p.lastRejection };
+    o.proof = { claims: p.claims, accepted: p.accepted, rejected: p.rejected, samples: p.samples, bits: p.bits, bits_per_j: p.bitsPerJ, reward_j: p.rewardJ, last_rejection: p.lastRejection, soundness_bits: p.soundnessBits };
   }
   if (withOutput && v.stdout !== undefined) o.stdout = v.stdout;
   if (withOutput && v.stderr !== undefined) o.stderr = v.stderr;

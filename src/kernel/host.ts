@@ -79,6 +79,8 @@ export interface ProcessView {
     bitsPerJ: number;
     rewardJ: number;
     lastRejection: string | null;
+    /** −log2 of the largest chance that one of its accepted claims was false (null before any). */
+    soundnessBits: number | null;
   };
   stdout?: string;
   stderr?: string;
@@ -372,6 +374,8 @@ export class NodeHost {
         proof: {
           claims: st.claims, accepted: st.accepted, rejected: st.rejected, samples: st.samples, bits: st.bits,
           bitsPerJ: a.energyUj > 0 ? st.bits / (a.energyUj / UJ_PER_J) : 0, rewardJ: st.rewardUj / UJ_PER_J, lastRejection: st.lastRejection,
+          // JSON has no Infinity: a spot check's re-execution is exact, shown as null like "none yet".
+          soundnessBits: Number.isFinite(st.soundnessBits) ? st.soundnessBits : null,
         },
       }),
     };

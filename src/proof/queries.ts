@@ -89,6 +89,12 @@ export interface ProofStats {
   spotChecked: number;
   /** The last rejection's code, if any. */
   lastRejection: string | null;
+  /**
+   * −log2 of the largest chance that any one accepted claim was false: the weakest bound among
+   * them (≥ 40 under Freivalds' check; 0 once a claim was accepted unchecked under spot checks).
+   * Infinity before the first accepted claim.
+   */
+  soundnessBits: number;
   cheater: boolean;
 }
 
@@ -238,6 +244,7 @@ export class QueryBook {
     const mb = milliBits(bits);
     const rewardUj = Math.floor((mb * this.config.rewardUjPerBit) / 1000);
     st.accepted++;
+    st.soundnessBits = Math.min(st.soundnessBits, soundnessBits);
     st.bits += mb / 1000;
     st.samples += q.batch;
     st.rewardUj += rewardUj;
@@ -251,7 +258,7 @@ export class QueryBook {
 }
 
 function emptyStats(): ProofStats {
-  return { claims: 0, accepted: 0, rejected: 0, bits: 0, samples: 0, rewardUj: 0, spotChecked: 0, lastRejection: null, cheater: false };
+  return { claims: 0, accepted: 0, rejected: 0, bits: 0, samples: 0, rewardUj: 0, spotChecked: 0, lastRejection: null, cheater: false, soundnessBits: Infinity };
 }
 
 /** batch × inputs (sample-major) → inputs × batch. */

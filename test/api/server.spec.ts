@@ -353,6 +353,7 @@ describe('node API: queries (proof of useful work)', () => {
       assert.deepEqual([v.proof.claims, v.proof.accepted, v.proof.rejected, v.proof.samples], [2, 2, 0, 18]);
       assert.ok(v.proof.bits > 0 && v.proof.reward_j > 0 && v.proof.bits_per_j > 0, JSON.stringify(v.proof));
       assert.equal(v.proof.last_rejection, null);
+      assert.ok(v.proof.soundness_bits >= 40, 'every accepted claim was checked to 2^-40');
     });
   });
 });

@@ -15,7 +15,7 @@ it('ps prints the money columns, and EARNED J and BITS/J only when some process 
   assert.match(plain[0]!, /^PID\s+AGENT\s+STATE\s+BID\s+BALANCE J\s+ENERGY J \(est\.\)\s+RENT J\s+TAX J\s+EXIT$/);
   assert.match(plain[1]!, /^\s*1\s+looper\s+running\s+2\s+1\.500000\s+0\.250000\s+0\.000100\s+0\.000066\s*$/);
   const withProof = table([
-    { ...base, pid: 2, agent: 'infer', state: 'dead', exit: { reason: 'exit', code: 0, error_code: null, message: '' }, proof: { claims: 3, accepted: 3, rejected: 0, samples: 27, bits: 36.5, bits_per_j: 146_000.4, reward_j: 0.036_5, last_rejection: null } },
+    { ...base, pid: 2, agent: 'infer', state: 'dead', exit: { reason: 'exit', code: 0, error_code: null, message: '' }, proof: { claims: 3, accepted: 3, rejected: 0, samples: 27, bits: 36.5, bits_per_j: 146_000.4, reward_j: 0.036_5, last_rejection: null, soundness_bits: 79 } },
     base,
   ]).split('\n');
   assert.match(withProof[0]!, /TAX J\s+EARNED J\s+BITS\/J \(est\.\)\s+EXIT$/);

@@ -65,6 +65,7 @@ describe('queries and rewards', () => {
     assert.ok(paid > 0.5 * p.feeUj, 'a good classifier earns most of it');
     const st = b.statsOf(7)!;
     assert.deepEqual([st.claims, st.accepted, st.rejected, st.samples, st.rewardUj], [5, 5, 0, 45, paid]);
+    assert.ok(st.soundnessBits >= 40, 'the weakest bound among its accepted claims');
     // The same claim again: its session is answered.
     const again = b.settle(7, AGENT, honest(p.queries[0]!.session, 0));
     assert.equal(again.ok, false);
@@ -105,6 +106,7 @@ describe('queries and rewards', () => {
     };
     const r1 = b.settle(3, AGENT, lie(0)); // draw 0.9: not checked
     assert.ok(r1.ok && !r1.spotChecked);
+    assert.equal(b.statsOf(3)!.soundnessBits, 0, 'a claim accepted on trust carries no bound');
     const r2 = b.settle(3, AGENT, lie(1)); // draw 0.1: checked, caught
     assert.equal(!r2.ok && r2.cheater, true);
     assert.equal(b.statsOf(3)!.cheater, true);
