@@ -161,8 +161,9 @@ function run(queries: i64, noise: i32, maxPrice: i64): void {
   );
 }
 
-// Queries: a batch of at most MAX_BATCH samples each (a bigger one is refused).
-const MAX_BATCH: i32 = 256;
+// Queries: a batch of at most MAX_BATCH samples each, the most the node gives in one query
+// (src/proof/queries.ts MAX_QUERY_BATCH): buffers for the largest query and its claim.
+const MAX_BATCH: i32 = 4096;
 const QBUF = memory.data(QUERY_HEADER + MAX_BATCH * FEATURES);
 const CBUF = memory.data(SESSION_BYTES + MAX_BATCH * (HIDDEN + CLASSES) * 4);
 
@@ -175,7 +176,7 @@ function serve(): void {
     const n = query(QBUF, QUERY_HEADER + MAX_BATCH * FEATURES);
     if (n == 0) break;
     if (n < 0) {
-      // Too big a batch for this agent (or a fault): it cannot answer, and says so.
+      // A fault: the buffers hold the largest query the node gives, so this is not a size.
       eprintln("infer: cannot take the next query (" + n.toString() + ")");
       break;
     }

@@ -25,7 +25,7 @@
  */
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
-import { AuctionHeap, seededRandom, type Random } from '../market/index.js';
+import { AuctionHeap, isValidPrice, PRICE_MAX, PRICE_MIN, seededRandom, type Random } from '../market/index.js';
 import type { DeathReasonName } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { WorkerPool } from '../runtime/pool.js';
@@ -189,14 +189,21 @@ export class KernelNode {
    */
   async spawn(module: CompiledModule, o: { agent: string; wallet: Buffer; bid: number; memoryLimitPages: number; args?: string[]; onPid?: (pid: number) => void; queries?: QueriesInput }): Promise<NodeProcess> {
     if (!Number.isFinite(o.bid) || o.bid <= 0) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a positive price in tokens/J, not ${o.bid}`);
+    // The treasury pays no charges (the ledger refuses them): a process paying from it could not run.
+    if (o.wallet.equals(this.ledger.nodeWallet)) throw new MaxwellError(ErrorCode.WALLET_INVALID, 'a process cannot pay from the treasury');
     // Queries are checked and their fee known before the process exists; the fee is paid once it has a pid.
     let prepared: ReturnType<QueryBook['prepare']> | undefined;
     if (o.queries !== undefined) {
       if (this.proofs === undefined) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, 'this node takes no queries (no models are registered)');
+      const req = o.queries.requester;
+      if (this.ledger.balanceOf(req) === undefined) throw new MaxwellError(ErrorCode.WALLET_UNKNOWN, `the requester ${req.toString('hex')} has never been funded on this node`);
+      if (req.equals(this.ledger.nodeWallet)) throw new MaxwellError(ErrorCode.WALLET_INVALID, 'the treasury cannot be a requester');
       prepared = this.proofs.prepare(o.queries.modelHash, o.queries.batches, o.queries.batch);
-      const have = this.ledger.balanceOf(o.queries.requester) === undefined ? 0 : this.accounts.availableUj(o.queries.requester);
-      if (have < prepared.feeUj) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the requester holds ${have} µJ, less than the queries' fee of ${prepared.feeUj} µJ`);
+      // Checked again, exactly, right before the fee is taken; this is for a quick refusal.
+      if (this.spendableUj(req) < prepared.feeUj) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the requester can spend ${this.spendableUj(req)} µJ, less than the queries' fee of ${prepared.feeUj} µJ`);
     }
+    // Everything that can refuse the process is checked before it exists: a bid the market takes.
+    if (!isValidPrice(o.bid)) throw new MaxwellError(ErrorCode.BID_INVALID, `a bid is a price in [${PRICE_MIN}, ${PRICE_MAX}) tokens/J, not ${o.bid}`);
     // The kernel, not a fuel budget, decides how long a process lives: it runs while it pays.
     const s = await this.pool.spawn(module, {
       budgetFuel: Number.MAX_SAFE_INTEGER, bid: o.bid, memoryLimitPages: o.memoryLimitPages, ...(o.args ? { args: o.args } : {}),
@@ -211,15 +218,20 @@ export class KernelNode {
       if (initialBytes > 0 && !this.accounts.grow(s.pid, initialBytes, this.now())) {
         throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the wallet cannot post the erasure bond for the module's ${initialBytes} bytes of memory`);
       }
-      // The fee last: a process refused for its bond costs its requester nothing.
+      this.markets[worker]!.setBid(s.pid, o.bid, this.now());
+      // The fee last, once nothing else can refuse the process: a refused admission costs its
+      // requester nothing. What the requester can spend excludes its bonds and its processes'
+      // running slots, with no await between this check and the entry.
       if (prepared !== undefined) {
         const q = o.queries!;
+        const can = this.spendableUj(q.requester);
+        if (can < prepared.feeUj) throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the requester can spend ${can} µJ, less than the queries' fee of ${prepared.feeUj} µJ`);
         const r = this.ledger.queryFee({ wallet: q.requester, pid: s.pid, samples: prepared.samples, amountUj: prepared.feeUj });
-        if (r.kind !== 'ok') throw new MaxwellError(ErrorCode.AMOUNT_INVALID, `the requester cannot pay the queries' fee of ${prepared.feeUj} µJ (it holds ${r.haveUj} µJ)`);
+        assert(r.kind === 'ok', 'a fee within what the wallet can spend is paid');
         this.proofs!.commit(s.pid, q.modelHash, prepared.queries);
       }
-      this.markets[worker]!.setBid(s.pid, o.bid, this.now());
     } catch (err) {
+      if (this.markets[worker]!.has(s.pid)) this.markets[worker]!.removeBid(s.pid);
       this.pool.kill(s.pid, 'could not be admitted');
       if (this.accounts.get(s.pid) !== undefined) this.accounts.close(s.pid, 'killed');
       throw err;
@@ -297,15 +309,29 @@ export class KernelNode {
         cheated = true;
       }
     }
+    // A slot in which the process was caught lying pays nothing, not even its other claims.
+    if (cheated) {
+      book.unpaid(p.pid, rewardUj);
+      rewardUj = 0;
+    }
     if (rewardUj > 0) {
       let r = this.ledger.reward({ wallet: p.wallet, pid: p.pid, milliBits, amountUj: rewardUj });
       if (r.kind === 'insufficient_funds') {
         this.ledger.mint();
         r = this.ledger.reward({ wallet: p.wallet, pid: p.pid, milliBits, amountUj: rewardUj });
       }
-      if (r.kind !== 'ok') this.unpaidRewardsUj += rewardUj;
+      if (r.kind !== 'ok') {
+        this.unpaidRewardsUj += rewardUj;
+        book.unpaid(p.pid, rewardUj);
+      }
     }
     if (cheated && this.processes.has(p.pid)) this.pool.kill(p.pid, 'a spot check caught a false claim');
+  }
+
+  /** What a wallet can spend now: its balance less its bonds and the escrow of its running slots. */
+  private spendableUj(wallet: Buffer): number {
+    const hex = wallet.toString('hex');
+    return this.accounts.availableUj(wallet, hex) - (this.escrowUj.get(hex) ?? 0);
   }
 
   /** What a process's claims have come to (proof of useful work); undefined if it was given no queries. */

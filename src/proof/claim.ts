@@ -16,8 +16,11 @@
  * part of the check, and recomputing it per claim would cost as much as the rest together. It is
  * sound because an honest claim passes for every r and so tells the prover nothing about r; the
  * only event that does is a rejection, and at the first one the model's vectors are thrown away
- * and drawn afresh. So each false claim meets a vector independent of everything its prover has
- * seen, and is caught with probability ≥ 1 − 1/P per repetition, as with a fresh vector.
+ * and drawn afresh. So until a false claim is accepted (probability ≤ 2^-40 per claim), each
+ * false claim meets a vector independent of everything its prover has seen. One accepted false
+ * claim does tell its prover an error pattern d with rᵀd = 0, which would pass again with the
+ * same vector: so vectors are also redrawn every `vectorClaims` claims (default 1,000), which
+ * bounds what that one-in-2^40 event can be worth.
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -93,12 +96,15 @@ export class ClaimVerifier {
   private readonly soundnessBits: number;
   private readonly rememberClaims: number;
   private readonly reuseVectors: boolean;
-  /** Per model (hash hex): per layer, one vector per repetition; dropped at a rejection. */
-  private readonly vectors = new Map<string, FreivaldsVector[][]>();
+  private readonly vectorClaims: number;
+  /** Per model (hash hex): per layer, one vector per repetition, and the claims checked with them. */
+  private readonly vectors = new Map<string, { layers: FreivaldsVector[][]; claims: number }>();
 
-  constructor(o: { random?: FieldRandom; soundnessBits?: number; rememberClaims?: number; reuseVectors?: boolean } = {}) {
+  constructor(o: { random?: FieldRandom; soundnessBits?: number; rememberClaims?: number; reuseVectors?: boolean; vectorClaims?: number } = {}) {
     this.random = o.random ?? cryptoFieldRandom();
     this.reuseVectors = o.reuseVectors ?? true;
+    this.vectorClaims = o.vectorClaims ?? 1_000;
+    if (!(Number.isInteger(this.vectorClaims) && this.vectorClaims >= 1)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `vectorClaims must be a positive integer, not ${o.vectorClaims}`);
     this.soundnessBits = o.soundnessBits ?? DEFAULT_SOUNDNESS_BITS;
     this.rememberClaims = o.rememberClaims ?? 1_000_000;
     if (!(this.soundnessBits >= 1 && this.soundnessBits <= 256)) throw new MaxwellError(ErrorCode.BAD_ARGUMENT, `soundnessBits must be in [1, 256], not ${o.soundnessBits}`);
@@ -155,11 +161,13 @@ export class ClaimVerifier {
 
     const reps = this.repetitionsFor(layers.length);
     const hashHex = c.modelHash.toString('hex');
-    let vectors = this.reuseVectors ? this.vectors.get(hashHex) : undefined;
-    if (vectors === undefined) {
-      vectors = layers.map((l) => Array.from({ length: reps }, () => freivaldsVector(l, this.random)));
-      if (this.reuseVectors) this.vectors.set(hashHex, vectors);
+    let kept = this.reuseVectors ? this.vectors.get(hashHex) : undefined;
+    if (kept === undefined || kept.claims >= this.vectorClaims) {
+      kept = { layers: layers.map((l) => Array.from({ length: reps }, () => freivaldsVector(l, this.random))), claims: 0 };
+      if (this.reuseVectors) this.vectors.set(hashHex, kept);
     }
+    kept.claims++;
+    const vectors = kept.layers;
     let x = c.input;
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i]!;

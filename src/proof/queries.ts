@@ -25,8 +25,8 @@
 import { randomBytes } from 'node:crypto';
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError, isMaxwellError } from '../errors.js';
-import { SESSION_BYTES } from '../runtime/abi.js';
-import type { ProcessQuery } from '../runtime/process.js';
+import { MAX_CLAIM_BYTES, SESSION_BYTES } from '../runtime/abi.js';
+import { MAX_PROCESS_QUERIES, MAX_QUERY_INPUT_BYTES, type ProcessQuery } from '../runtime/process.js';
 import { ClaimVerifier, type InferenceClaim } from './claim.js';
 import { batchInformationGainBits, milliBits } from './infogain.js';
 import { runModel, type Model } from './model.js';
@@ -107,6 +107,8 @@ export class QueryBook {
   private readonly config: RewardConfig;
   private readonly draw: () => number;
   private readonly open = new Map<string, OpenQuery>();
+  /** The open sessions (hex) of each process: closing a process touches only its own. */
+  private readonly openByPid = new Map<number, Set<string>>();
   private readonly stats = new Map<number, ProofStats>();
 
   constructor(o: { verifier: ClaimVerifier; config?: RewardConfig; draw?: () => number }) {
@@ -141,11 +143,18 @@ export class QueryBook {
     const bad = (why: string) => new MaxwellError(ErrorCode.BAD_ARGUMENT, why);
     if (!Number.isInteger(batch) || batch < 1 || batch > MAX_QUERY_BATCH) throw bad(`a query's batch is 1–${MAX_QUERY_BATCH} samples, not ${batch}`);
     if (batches.length === 0) throw bad('no queries given');
+    // The limits the process and the ABI will hold it to, checked before any work is done for it.
+    if (batches.length > MAX_PROCESS_QUERIES) throw bad(`a process is given at most ${MAX_PROCESS_QUERIES} queries, not ${batches.length}`);
     if (this.open.size + batches.length > MAX_OPEN_QUERIES) throw bad(`the node holds ${this.open.size} open queries; the limit is ${MAX_OPEN_QUERIES}`);
     const inputs = model.layers[0]!.inputs;
+    if (batches.length * batch * inputs > MAX_QUERY_INPUT_BYTES) throw bad(`the queries' inputs total ${batches.length * batch * inputs} bytes; the limit is ${MAX_QUERY_INPUT_BYTES}`);
+    // An answer must fit one claim: a batch whose claim would pass MAX_CLAIM_BYTES could never be answered.
+    const claimBytes = SESSION_BYTES + 4 * batch * model.layers.reduce((s, l) => s + l.outputs, 0);
+    if (claimBytes > MAX_CLAIM_BYTES) throw bad(`an answer to a batch of ${batch} on this model is a claim of ${claimBytes} bytes, over the ${MAX_CLAIM_BYTES} a claim may be: use smaller batches`);
+    const sessions = randomBytes(SESSION_BYTES * batches.length);
     const queries: ProcessQuery[] = batches.map((x, i) => {
       if (!(x instanceof Int8Array) || x.length !== batch * inputs) throw bad(`query ${i}: the input must be ${batch} × ${inputs} int8 values`);
-      return { session: randomBytes(SESSION_BYTES), batch, input: x };
+      return { session: sessions.subarray(i * SESSION_BYTES, (i + 1) * SESSION_BYTES), batch, input: x };
     });
     const samples = batch * batches.length;
     return { queries, feeUj: this.feeUj(model.layers[model.layers.length - 1]!.outputs, samples), samples };
@@ -156,19 +165,31 @@ export class QueryBook {
     const model = this.verifier.model(modelHashHex);
     assert(model !== undefined, 'prepared queries name a registered model');
     const inputs = model.layers[0]!.inputs;
+    const mine = this.openByPid.get(pid) ?? new Set<string>();
+    this.openByPid.set(pid, mine);
     for (const q of queries) {
       const key = Buffer.from(q.session).toString('hex');
       assert(!this.open.has(key), 'sessions are fresh');
       this.open.set(key, { pid, model, modelHash: Buffer.from(modelHashHex, 'hex'), batch: q.batch, input: transpose8(q.input, q.batch, inputs) });
+      mine.add(key);
     }
     if (!this.stats.has(pid)) this.stats.set(pid, emptyStats());
   }
 
   /** Forgets a process's open queries (it died: its unanswered queries earn nothing). Returns how many. */
   close(pid: number): number {
+    const mine = this.openByPid.get(pid);
+    if (mine === undefined) return 0;
+    this.openByPid.delete(pid);
     let n = 0;
-    for (const [k, q] of this.open) if (q.pid === pid && this.open.delete(k)) n++;
+    for (const k of mine) if (this.open.delete(k)) n++;
     return n;
+  }
+
+  /** A reward the treasury could not pay after all: the process's figure shows what it was paid. */
+  unpaid(pid: number, rewardUj: number): void {
+    const st = this.stats.get(pid);
+    if (st !== undefined) st.rewardUj -= Math.min(rewardUj, st.rewardUj);
   }
 
   statsOf(pid: number): ProofStats | undefined {
@@ -194,6 +215,8 @@ export class QueryBook {
       if (cheater) st.cheater = true;
       return { ok: false, code, message, cheater };
     };
+    // A process caught lying is paid for nothing more (the kernel kills it).
+    if (st.cheater) return reject(ErrorCode.PROOF_INVALID, 'this process was caught making a false claim', true);
     if (blob.length < SESSION_BYTES) return reject(ErrorCode.CLAIM_INVALID, 'a claim starts with its 16-byte session');
     const session = Buffer.from(blob.buffer, blob.byteOffset, SESSION_BYTES);
     const key = session.toString('hex');
@@ -202,6 +225,7 @@ export class QueryBook {
     if (q.pid !== pid) return reject(ErrorCode.CLAIM_INVALID, `session ${key} was given to another process`);
     // One answer per query, right or wrong: a wrong answer cannot be retried until it is right.
     this.open.delete(key);
+    this.openByPid.get(pid)?.delete(key);
     const layers = q.model.layers;
     const expectBytes = SESSION_BYTES + layers.reduce((s, l) => s + l.outputs * q.batch * 4, 0);
     if (blob.length !== expectBytes) return reject(ErrorCode.CLAIM_INVALID, `a claim for this query is ${expectBytes} bytes, not ${blob.length}`);

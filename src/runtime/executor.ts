@@ -97,6 +97,11 @@ export class Executor {
         g.fuel = p.fuelUsed - g.startFuel; // the slot ends here, paid for what it used
         return 'suspend';
       }
+      // A report full of claims ends the slot too (the kernel settles them; the next slot takes more).
+      if (g !== undefined && p.slotFull) {
+        g.fuel = p.fuelUsed - g.startFuel;
+        return 'suspend';
+      }
       return this.runnable > 0 || performance.now() >= this.deadlineMs || this.grantLeft(p) < this.init.sliceFuel ? 'suspend' : 'continue';
     };
     this.live.set(p.pid, p);

@@ -573,13 +573,21 @@ export class Process {
    * be one this process was handed and has not claimed: one answer per query, right or wrong.
    */
   private onClaim(ptr: number, len: number): number {
-    this.chargeHost(this.costs.callHost + Math.ceil(len / 16) * this.costs.ioPer16Bytes);
+    this.chargeHost(this.costs.callHost);
+    // A full report ends the slot at the next slice end (slotFull): the guest's retries spin for
+    // at most one slice, and the next slot takes the claim.
     if (this.claims.length >= MAX_CLAIMS_PER_SLOT) return ABI_EAGAIN;
-    const bytes = new Uint8Array(this.memory.buffer, ptr, len).slice();
-    const session = Buffer.from(bytes.buffer, 0, SESSION_BYTES).toString('hex');
+    const session = Buffer.from(this.memory.buffer, ptr, SESSION_BYTES).toString('hex');
     if (!this.openSessions.delete(session)) return ABI_EINVAL;
-    this.claims.push(bytes);
+    // The copy is charged only for a claim taken.
+    this.chargeHost(Math.ceil(len / 16) * this.costs.ioPer16Bytes);
+    this.claims.push(new Uint8Array(this.memory.buffer, ptr, len).slice());
     return ABI_OK;
+  }
+
+  /** The slot's report holds its limit of claims: the executor ends the slot at the next slice end. */
+  get slotFull(): boolean {
+    return this.claims.length >= MAX_CLAIMS_PER_SLOT;
   }
 
   /** What `maxwell.balance` says, in µJ: the slot's view less what the slot has spent so far. */

@@ -175,6 +175,27 @@ describe('proof of useful work on a node', () => {
     }
   });
 
+  it('a fee never spends what erasure bonds hold: a self-request that would is refused, and the node lives on', async () => {
+    const host = await openHost();
+    try {
+      const module = new Uint8Array(await readFile(join(ROOT, 'agents/build/infer.wasm')));
+      const fee = host.node.proofs!.feeUj(3, 45);
+      // Enough for the fee but not the fee and the module's erasure bond, which the same wallet posts.
+      const w = await wallet(host, (fee + 30) / 1e6);
+      await assert.rejects(host.submit({ module, agent: 'infer', wallet: w, args: ['infer', '0'], queries: { requester: w, modelHash: HASH, batches: BATCHES, batch: BATCH } }), { code: ErrorCode.AMOUNT_INVALID, message: /fee/ });
+      assert.equal(entries(host).filter((e) => e.kind === 'query_fee').length, 0);
+      // With enough for both, the self-request runs: it gets back at most what it paid.
+      const rich = await wallet(host, 1);
+      const p = await host.submit({ module, agent: 'infer', wallet: rich, args: ['infer', '0'], queries: { requester: rich, modelHash: HASH, batches: BATCHES, batch: BATCH } });
+      await untilDead(host, p.pid);
+      const v = host.inspect(p.pid);
+      assert.equal(v.proof?.accepted, 5);
+      assert.ok(v.proof!.rewardJ * 1e6 <= fee, 'a self-made query earns at most its fee');
+    } finally {
+      await host.close();
+    }
+  });
+
   it('a requester who cannot pay the fee starts nothing; an unregistered model is refused', async () => {
     const host = await openHost();
     try {
@@ -183,8 +204,16 @@ describe('proof of useful work on a node', () => {
       const module = new Uint8Array(await readFile(join(ROOT, 'agents/build/infer.wasm')));
       await assert.rejects(host.submit({ module, agent: 'infer', wallet: w, queries: { requester: poor, modelHash: HASH, batches: BATCHES, batch: BATCH } }), { code: ErrorCode.AMOUNT_INVALID, message: /fee/ });
       await assert.rejects(host.submit({ module, agent: 'infer', wallet: w, queries: { requester: w, modelHash: '11'.repeat(32), batches: BATCHES, batch: BATCH } }), { code: ErrorCode.MODEL_UNKNOWN });
+      await assert.rejects(host.submit({ module, agent: 'infer', wallet: w, queries: { requester: generateKey().raw, modelHash: HASH, batches: BATCHES, batch: BATCH } }), { code: ErrorCode.WALLET_UNKNOWN });
+      // A bid the market refuses: refused before the fee, so the requester pays nothing.
+      const requester = await wallet(host, 1);
+      await assert.rejects(host.submit({ module, agent: 'infer', wallet: w, bid: 1e-7, queries: { requester, modelHash: HASH, batches: BATCHES, batch: BATCH } }), { code: ErrorCode.BID_INVALID });
+      assert.equal(host.ledger.balanceOf(requester), 1_000_000);
+      // The node's own wallet pays nothing (it is the treasury).
+      await assert.rejects(host.submit({ module, agent: 'infer', wallet: host.ledger.nodeWallet }), { code: ErrorCode.WALLET_INVALID });
       assert.equal(host.list().filter((x) => x.state !== 'dead').length, 0);
       assert.equal(entries(host).filter((e) => e.kind === 'query_fee').length, 0);
+      assert.equal(host.node.proofs!.openQueries, 0, 'no queries left open by a refused admission');
     } finally {
       await host.close();
     }

@@ -203,6 +203,12 @@ describe('the claim verifier: every attack rejected with its code', () => {
     assert.throws(() => v.verify({ ...c, session: Buffer.from('session-c'), accumulators: [c.accumulators[0]!, logits] }, at('session-c')), { code: 'E_PROOF_INVALID' });
     v.verify({ ...c, session: Buffer.from('session-d') }, at('session-d'));
     assert.equal(draws, 2 * first, 'after a rejection, the next claim meets new vectors');
+    // Redrawn every vectorClaims claims too.
+    const every2 = new ClaimVerifier({ random: () => { draws++; return crypto(); }, vectorClaims: 2 });
+    every2.register(m);
+    draws = 0;
+    for (const s of ['s-1', 's-2', 's-3']) every2.verify({ ...c, session: Buffer.from(`session-${s}`) }, at(`session-${s}`));
+    assert.equal(draws, 2 * first, 'claims 1–2 share vectors, claim 3 meets new ones');
     // Without reuse, every claim draws its own.
     const fresh = new ClaimVerifier({ random: () => { draws++; return crypto(); }, reuseVectors: false });
     fresh.register(m);

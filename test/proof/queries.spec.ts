@@ -110,9 +110,13 @@ describe('queries and rewards', () => {
     const r2 = b.settle(3, AGENT, lie(1)); // draw 0.1: checked, caught
     assert.equal(!r2.ok && r2.cheater, true);
     assert.equal(b.statsOf(3)!.cheater, true);
-    const r3 = b.settle(3, AGENT, honest(p.queries[2]!.session, 2)); // 0.9
-    assert.ok(r3.ok);
-    const r4 = b.settle(3, AGENT, honest(p.queries[3]!.session, 3)); // 0.1: checked, honest
+    // Caught once, paid for nothing more, even an honest answer.
+    const r3 = b.settle(3, AGENT, honest(p.queries[2]!.session, 2));
+    assert.equal(!r3.ok && r3.cheater, true);
+    // An honest process's sampled claim is re-executed and accepted, exactly.
+    const h = book({ check: 'spot', spotRate: 1 });
+    const hp = open(h, 4);
+    const r4 = h.settle(4, AGENT, honest(hp.queries[3]!.session, 3));
     assert.ok(r4.ok && r4.spotChecked && r4.soundnessBits === Infinity);
   });
 
@@ -126,6 +130,20 @@ describe('queries and rewards', () => {
     assert.throws(() => b.prepare(HASH, [ROWS[0]!.subarray(1)], BATCH), { code: ErrorCode.BAD_ARGUMENT });
     assert.throws(() => b.prepare(HASH, [], BATCH), { code: ErrorCode.BAD_ARGUMENT });
     assert.throws(() => b.prepare(HASH, ROWS, 0), { code: ErrorCode.BAD_ARGUMENT });
+  });
+
+  it('refuses batches whose answer could not fit one claim (a fee for an answer that can never be given)', () => {
+    const wide = { name: 'wide', logitScale: 1 / 64, layers: [
+      { inputs: 4, outputs: 512, weights: new Int8Array(4 * 512), bias: new Int32Array(512), requant: { multiplier: 1, shift: 8, lo: 0, hi: 127 } },
+      { inputs: 512, outputs: 10, weights: new Int8Array(5120), bias: new Int32Array(10) },
+    ] };
+    const verifier = new ClaimVerifier();
+    const hash = verifier.register(wide);
+    const b = new QueryBook({ verifier });
+    // 16 + 4 × 600 × (512 + 10) bytes > 1 MiB.
+    assert.throws(() => b.prepare(hash, [new Int8Array(4 * 600)], 600), { code: ErrorCode.BAD_ARGUMENT, message: /claim of \d+ bytes/ });
+    assert.equal(b.prepare(hash, [new Int8Array(4 * 400)], 400).queries.length, 1);
+    assert.throws(() => b.prepare(hash, Array.from({ length: 65_537 }, () => new Int8Array(4)), 1), { code: ErrorCode.BAD_ARGUMENT, message: /at most 65536 queries/ });
   });
 
   it('a fee below the most a query can earn is refused: requester and agent could farm the treasury', () => {

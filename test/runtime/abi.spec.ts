@@ -108,6 +108,36 @@ describe('process ABI', () => {
     assert.equal(m.ends[0]!.claims!.length, MAX_CLAIMS_PER_SLOT);
   });
 
+  it('a report full of claims ends the slot at the next slice end: a guest retrying EAGAIN spins for a slice, not its whole grant', async () => {
+    const many: ProcessQuery[] = Array.from({ length: MAX_CLAIMS_PER_SLOT + 1 }, (_, i) => ({ session: session(i + 1), batch: 1, input: Int8Array.of(1) }));
+    // Claims every query, retrying while EAGAIN; stores the number of claims taken at 8192.
+    const text = `(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "run") (local $i i32)
+        (loop $l
+          (drop (call $query (i32.const 0) (i32.const 100)))
+          (block $done (loop $retry
+            (br_if $done (i32.ne (call $claim (i32.const 0) (i32.const 20)) (i32.const ${ABI_EAGAIN})))
+            (br $retry)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const ${MAX_CLAIMS_PER_SLOT + 1}))))
+        (i32.store (i32.const 8192) (local.get $i))))`;
+    const compiled = await compileModule(wat(text));
+    const ex = new Executor({ slotted: true, sliceFuel: 100_000 });
+    const p = ex.spawn(compiled, { pid: 1, budgetFuel: Number.MAX_SAFE_INTEGER, memoryLimitPages: 4, entry: 'run', queries: many });
+    ex.grant(1, 50_000_000, VIEW, 7);
+    ex.runToCompletion();
+    const first = ex.takeSlotEnds();
+    assert.equal(first.length, 1, 'the slot ended');
+    assert.equal(first[0]!.claims!.length, MAX_CLAIMS_PER_SLOT);
+    assert.ok(first[0]!.fuelUsed <= 3 * 100_000, `it spun ${first[0]!.fuelUsed} fuel, about a slice, not its 50,000,000 grant`);
+    assert.notEqual(p.state, 'dead');
+    ex.grant(1, 50_000_000, VIEW, 8);
+    ex.runToCompletion();
+    const second = ex.takeSlotEnds();
+    assert.equal(second[0]!.claims!.length, 1, 'the next slot takes the claim that waited');
+    assert.equal(p.state, 'dead');
+  });
+
   it('refuses malformed queries at spawn with E_BAD_ARGUMENT', async () => {
     const compiled = await compileModule(wat(`(module ${IMPORTS} (memory (export "memory") 1) (func (export "run")))`));
     const ex = new Executor({ slotted: true, sliceFuel: 100_000 });
