@@ -338,7 +338,8 @@ describe('node API: queries (proof of useful work)', () => {
       const ok = { requester, model_hash: hash, batch: 9, inputs_base64: x.toString('base64') };
       refused(await submit({ ...ok, inputs_base64: x.subarray(1).toString('base64') }), 400, 'E_BAD_REQUEST', /whole number of queries/);
       refused(await submit({ ...ok, model_hash: 'ab'.repeat(32) }), 404, 'E_MODEL_UNKNOWN');
-      refused(await submit({ ...ok, requester: generateKey().raw.toString('hex') }), 422, 'E_AMOUNT_INVALID', /fee/);
+      refused(await submit({ ...ok, requester: generateKey().raw.toString('hex') }), 404, 'E_WALLET_UNKNOWN');
+      refused(await submit({ ...ok, requester: await funded(app, 0.000_01) }), 422, 'E_AMOUNT_INVALID', /fee/);
       refused(await submit({ ...ok, extra: 1 }), 400, 'E_BAD_REQUEST');
       const r = await submit(ok);
       assert.equal(r.statusCode, 201, r.body);
