@@ -8,19 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeHost } from '../../src/kernel/host.js';
 import { DEFAULT_KERNEL_CONFIG, erasureTaxUj, type KernelConfig } from '../../src/kernel/config.js';
 import { generateKey } from '../../src/ledger/keys.js';
-import { decodeEntry, type Entry } from '../../src/ledger/format.js';
 import { SqliteStore } from '../../src/ledger/sqlite-store.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { WASM_PAGE_BYTES } from '../../src/runtime/instrument.js';
+import { entries, NO_METER, ROOT, untilDead, wallet } from './host-helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NO_METER = join(ROOT, 'test/fixtures/sys-empty');
 const agent = (name: string) => readFile(join(ROOT, 'agents/build', `${name}.wasm`)).then((b) => new Uint8Array(b));
 
 async function openHost(o: { workers: number; config?: Partial<KernelConfig> }): Promise<NodeHost> {
@@ -28,38 +25,6 @@ async function openHost(o: { workers: number; config?: Partial<KernelConfig> }):
   // A cap high enough for the treasury to fund the tests at once, unless a test sets its own.
   // No power meter (an empty /sys), so that power is the model's on any machine that runs them.
   return NodeHost.open({ stateDir, workers: o.workers, sysRoot: NO_METER, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 1000, ...o.config } });
-}
-
-/** A new wallet holding `j` J (the treasury waits for the cap to accrue it if need be). */
-async function wallet(host: NodeHost, j: number): Promise<Buffer> {
-  const w = generateKey().raw;
-  for (let i = 0; ; i++) {
-    try {
-      host.fund(w, j);
-      return w;
-    } catch (err) {
-      if (i > 200) throw err;
-      await sleep(25);
-    }
-  }
-}
-
-async function untilDead(host: NodeHost, pid: number, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (host.inspect(pid).state !== 'dead') {
-    if (Date.now() > end) throw new Error(`process ${pid} still alive after ${ms} ms: ${JSON.stringify(host.inspect(pid))}`);
-    await sleep(10);
-  }
-}
-
-function entries(host: NodeHost): Entry[] {
-  host.ledger.seal();
-  const store = new SqliteStore(join(host.stateDir, 'ledger.db'), { readonly: true });
-  try {
-    return [...store.entries(0, host.ledger.size)].map((e) => decodeEntry(e.bytes));
-  } finally {
-    store.close();
-  }
 }
 
 describe('kernel end to end', () => {

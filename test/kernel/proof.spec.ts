@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import binaryen from 'binaryen';
 import { NodeHost } from '../../src/kernel/host.js';
 import { DEFAULT_KERNEL_CONFIG } from '../../src/kernel/config.js';
 import { generateKey } from '../../src/ledger/keys.js';
-import { decodeEntry, type Entry } from '../../src/ledger/format.js';
+import type { Entry } from '../../src/ledger/format.js';
 import { SqliteStore } from '../../src/ledger/sqlite-store.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { readInferModel, quantiseInput } from '../../src/proof/files.js';
@@ -21,9 +20,8 @@ import { modelHash, runModel } from '../../src/proof/model.js';
 import { batchInformationGainBits, milliBits } from '../../src/proof/infogain.js';
 import { DEFAULT_REWARD_CONFIG, toSampleMajor, type RewardConfig } from '../../src/proof/queries.js';
 import { ErrorCode } from '../../src/errors.js';
+import { entries, NO_METER, ROOT, untilDead as untilDeadBase, wallet } from './host-helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NO_METER = join(ROOT, 'test/fixtures/sys-empty');
 const infer = await readInferModel();
 const HASH = modelHash(infer.model).toString('hex');
 const BATCH = 9;
@@ -34,38 +32,6 @@ const REWARD: RewardConfig = { ...DEFAULT_REWARD_CONFIG, rewardUjPerBit: 1000 };
 async function openHost(rewards: RewardConfig = REWARD): Promise<NodeHost> {
   const stateDir = await mkdtemp(join(tmpdir(), 'mw-proof-'));
   return NodeHost.open({ stateDir, workers: 1, sysRoot: NO_METER, models: [infer.model], rewards, config: { ...DEFAULT_KERNEL_CONFIG, powerCapW: 1000 } });
-}
-
-async function wallet(host: NodeHost, j: number): Promise<Buffer> {
-  const w = generateKey().raw;
-  for (let i = 0; ; i++) {
-    try {
-      host.fund(w, j);
-      return w;
-    } catch (err) {
-      if (i > 200) throw err;
-      await sleep(25);
-    }
-  }
-}
-
-async function untilDead(host: NodeHost, pid: number, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (host.inspect(pid).state !== 'dead') {
-    if (Date.now() > end) throw new Error(`process ${pid} still alive after ${ms} ms`);
-    await sleep(10);
-  }
-  await sleep(50); // its last slot's settlement and exit
-}
-
-function entries(host: NodeHost): Entry[] {
-  host.ledger.seal();
-  const store = new SqliteStore(join(host.stateDir, 'ledger.db'), { readonly: true });
-  try {
-    return [...store.entries(0, host.ledger.size)].map((e) => decodeEntry(e.bytes));
-  } finally {
-    store.close();
-  }
 }
 
 /** A guest that takes every query and claims all-zero accumulators of the right length, then spins: a liar. */
@@ -96,6 +62,12 @@ function liar(): Uint8Array {
   } finally {
     m.dispose();
   }
+}
+
+/** Until the process is dead and its last slot settled (its exit and its claims). */
+async function untilDead(host: NodeHost, pid: number): Promise<void> {
+  await untilDeadBase(host, pid);
+  await sleep(50);
 }
 
 describe('proof of useful work on a node', () => {

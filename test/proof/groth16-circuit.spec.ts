@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as snarkjs from 'snarkjs';
-import { requantise, runModel, type DenseLayer, type Model, type Requant } from '../../src/proof/model.js';
+import { requantise, type Requant } from '../../src/proof/model.js';
 import {
   EXAMPLES, EXAMPLES_DIR, chunkSpec, circuitSource, compileCircuit, compileSource, estimateConstraints, planLayer,
   publicSignalCount, requantConstraints, zBitsFor,
@@ -20,6 +20,7 @@ import { chunkCommitment, chunkInput, chunkWitness, fieldToInt, publicSignalsFor
 import { ensureCircuitSetup, ensurePtau, releaseCurve } from '../../src/proof/groth16/setup.js';
 import { seededRandom } from '../../src/market/random.js';
 import { ErrorCode, isMaxwellError } from '../../src/errors.js';
+import { expected, randomInput, randomLayer } from './groth16-helpers.js';
 
 let cacheDir = '';
 before(async () => { cacheDir = await mkdtemp(path.join(tmpdir(), 'maxwell-g16c-')); });
@@ -27,26 +28,6 @@ after(async () => {
   await releaseCurve();
   await rm(cacheDir, { recursive: true, force: true });
 });
-
-function randomLayer(seed: number, inputs: number, outputs: number, requant?: Requant, biasRange = 4096): DenseLayer {
-  const rand = seededRandom(seed);
-  const weights = Int8Array.from({ length: inputs * outputs }, () => Math.floor(rand() * 256) - 128);
-  const bias = Int32Array.from({ length: outputs }, () => Math.floor(rand() * 2 * biasRange) - biasRange);
-  return { inputs, outputs, weights, bias, ...(requant ? { requant } : {}) };
-}
-
-function randomInput(seed: number, n: number): Int8Array {
-  const rand = seededRandom(seed);
-  return Int8Array.from({ length: n }, () => Math.floor(rand() * 256) - 128);
-}
-
-/** model.ts's answer for one layer: activations (requantised) or accumulators, outputs × batch. */
-function expected(l: DenseLayer, x: Int8Array, batch: number): number[] {
-  const tail: DenseLayer = { inputs: l.outputs, outputs: 2, weights: new Int8Array(2 * l.outputs), bias: new Int32Array(2) };
-  const m: Model = { name: 't', layers: l.requant ? [l, tail] : [l], logitScale: 1 };
-  const acc = runModel(m, x, batch)[0]!;
-  return Array.from(acc, (a) => (l.requant ? requantise(a, l.requant) : a));
-}
 
 const rejects = async (p: Promise<unknown>, code: string) => assert.rejects(p, (e: unknown) => isMaxwellError(e) && e.code === code);
 const throws = (f: () => unknown, code: string) => assert.throws(f, (e: unknown) => isMaxwellError(e) && e.code === code);

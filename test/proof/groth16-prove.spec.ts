@@ -9,12 +9,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as snarkjs from 'snarkjs';
-import { requantise, runModel, type DenseLayer, type Model, type Requant } from '../../src/proof/model.js';
 import { EXAMPLES, chunkSpec, compileCircuit, compileExample, planLayer, type CompiledCircuit } from '../../src/proof/groth16/circuit.js';
 import { chunkCommitment, chunkWitness, layerCommitments, proveChunk, proveLayer, publicSignalsFor } from '../../src/proof/groth16/prover.js';
 import { ensureCircuitSetup, ensurePtau, releaseCurve, type CircuitSetup } from '../../src/proof/groth16/setup.js';
-import { seededRandom } from '../../src/market/random.js';
 import { ErrorCode, isMaxwellError } from '../../src/errors.js';
+import { expected, randomInput, randomLayer } from './groth16-helpers.js';
 
 const POWER = 10;
 // snarkjs's witness check reports through a logger it requires.
@@ -29,24 +28,6 @@ after(async () => {
   await releaseCurve();
   await rm(cacheDir, { recursive: true, force: true });
 });
-
-function randomLayer(seed: number, inputs: number, outputs: number, requant?: Requant, biasRange = 4096): DenseLayer {
-  const rand = seededRandom(seed);
-  const weights = Int8Array.from({ length: inputs * outputs }, () => Math.floor(rand() * 256) - 128);
-  const bias = Int32Array.from({ length: outputs }, () => Math.floor(rand() * 2 * biasRange) - biasRange);
-  return { inputs, outputs, weights, bias, ...(requant ? { requant } : {}) };
-}
-
-function randomInput(seed: number, n: number): Int8Array {
-  const rand = seededRandom(seed);
-  return Int8Array.from({ length: n }, () => Math.floor(rand() * 256) - 128);
-}
-
-function expected(l: DenseLayer, x: Int8Array, batch: number): number[] {
-  const tail: DenseLayer = { inputs: l.outputs, outputs: 2, weights: new Int8Array(2 * l.outputs), bias: new Int32Array(2) };
-  const m: Model = { name: 't', layers: l.requant ? [l, tail] : [l], logitScale: 1 };
-  return Array.from(runModel(m, x, batch)[0]!, (a) => (l.requant ? requantise(a, l.requant) : a));
-}
 
 describe('an honest private-weights layer (circuits/examples/dense_private_8x4, compiled by the build)', () => {
   const spec = EXAMPLES.dense_private_8x4!;
