@@ -115,7 +115,8 @@ export class QueryBook {
     this.verifier = o.verifier;
     this.config = o.config ?? DEFAULT_REWARD_CONFIG;
     checkRewardConfig(this.config);
-    this.draw = o.draw ?? Math.random;
+    // Which claims a spot check re-executes must be unpredictable to the prover: the OS's CSPRNG.
+    this.draw = o.draw ?? (() => randomBytes(6).readUIntBE(0, 6) / 2 ** 48);
   }
 
   get rewardConfig(): RewardConfig {
