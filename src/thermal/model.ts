@@ -264,7 +264,7 @@ export class ThermalModel {
     }
     const merged = { ...DEFAULT_THERMAL_PARAMS } as Required<ThermalParams>;
     for (const [key, value] of Object.entries(init.params ?? {})) {
-      if (!(key in DEFAULT_THERMAL_PARAMS)) throw badArgument(`params.${key}`, 'is not a thermal parameter', value);
+      if (!Object.hasOwn(DEFAULT_THERMAL_PARAMS, key)) throw badArgument(`params.${key}`, 'is not a thermal parameter', value);
       if (value !== undefined) (merged as unknown as Record<string, number>)[key] = value as number;
     }
     validateThermalParams(merged);
