@@ -26,6 +26,7 @@ const commands: Record<string, () => Promise<Command>> = {
   up: () => import('./up.js'),
   ps: () => import('./ps.js'),
   kill: () => import('./kill.js'),
+  sim: () => import('./sim.js'),
 };
 
 /** Exit codes follow sysexits(3) where one fits. */
