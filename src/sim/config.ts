@@ -50,8 +50,10 @@ export interface SimConfig {
   /** An alarm's spread is followed for this long (ms). */
   alarmWindowMs: number;
   price: {
-    /** The load part of a node's price: 1 + loadWeight × u², u = cores wanted at the price ÷ cores. */
+    /** The load part of a node's price: 1 + loadWeight × u², u = busy cores ÷ cores, smoothed. */
     loadWeight: number;
+    /** The time constant of that smoothing (s). */
+    utilTauS: number;
   };
   drain: {
     /** How often nodes look at their price to drain (s). */
@@ -91,16 +93,21 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   stepS: 1,
   coresPerNode: 16,
   peakPowerW: 400,
-  // Idle 200 W, peak 400 W: a cap of 360 W binds above 80% of the cores.
-  powerCapW: 360,
-  recirculation: 0.4,
-  thermal: {},
+  // Idle 200 W, peak 400 W: a cap of 380 W binds above 90% of the cores.
+  powerCapW: 380,
+  // Between rackCoupling's "well contained" and its maximum (0.5): with it, a rack's upper nodes
+  // at full load run ~15 °C above its bottom ones, and over tMax on a warm day.
+  recirculation: 0.42,
+  // Supply air at 27 °C: the top of ASHRAE's recommended range (A1), where operators who save
+  // on cooling run; it is what puts a loaded rack's upper nodes near tMax (85 °C).
+  thermal: { supplyC: 27 },
   heat: {},
   // A datacenter fabric: ~100 µs within a rack, ~300 µs across, queueing tails of ~200 µs; 1% loss.
   network: { intraRackMs: 0.1, interRackMs: 0.3, jitterMs: 0.2, loss: 0.01, partitions: [] },
   workload: {
+    // The offered work is the whole cluster (bursts above it): 55% inference, 45% useless loopers.
     inferLoad: 0.55,
-    looperLoad: 0.3,
+    looperLoad: 0.45,
     inferWorkMeanS: 120,
     looperLifeS: 600,
     looperDeadlineS: 900,
@@ -114,7 +121,7 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   slow: { fraction: 0.02, ms: 100 },
   alarms: 5,
   alarmWindowMs: 30_000,
-  price: { loadWeight: 2 },
+  price: { loadWeight: 3, utilTauS: 20 },
   drain: { intervalS: 10, ratio: 1.25, maxMovesPerNode: 2, minWorkLeftS: 20 },
   // A job's memory crosses a 10 Gb/s link at ~1.25 GB/s (0.8 s/GiB) after a 2 s pause to
   // checkpoint; moving a GiB costs ~150 J on the two ends.
@@ -125,8 +132,10 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   maxQueue: 200_000,
   samples: 240,
   heatMapRows: 200,
-  deadObservers: 0,
-  deadPollMs: 1000,
+  // 100 observers polled every 2 s: a "dead" verdict is a rumour that reaches everyone within a
+  // few rounds, and suspicion lasts ≥ 10 s before it, so no verdict slips between two polls.
+  deadObservers: 100,
+  deadPollMs: 2000,
 });
 
 function bad(message: string): MaxwellError {

@@ -43,8 +43,23 @@ export interface SimKey {
   publicKey: Uint8Array;
 }
 
+/** Keys made so far, by seed and node: a benchmark runs several policies on one seed. */
+const KEYS = new Map<string, SimKey>();
+const KEYS_MAX = 200_000;
+
 /** Node i's key in a run with this seed: the same every time. */
 export function simKey(seed: number, node: number): SimKey {
+  const id = `${seed >>> 0}/${node}`;
+  let k = KEYS.get(id);
+  if (k === undefined) {
+    k = makeKey(seed, node);
+    if (KEYS.size >= KEYS_MAX) KEYS.clear();
+    KEYS.set(id, k);
+  }
+  return k;
+}
+
+function makeKey(seed: number, node: number): SimKey {
   const secret = createHash('sha256').update(`maxwell-sim/${seed >>> 0}/${node}`).digest();
   const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, secret]), format: 'der', type: 'pkcs8' });
   return { privateKey, publicKey: new Uint8Array(rawPublicKey(createPublicKey(privateKey))) };
@@ -59,6 +74,8 @@ export class VerifyCache {
   private young = new Map<string, boolean>();
   private old = new Map<string, boolean>();
   readonly stats: CryptoStats = { signs: 0, signMs: 0, verifies: 0, verifyMs: 0, cacheHits: 0 };
+  private scratch = Buffer.allocUnsafe(1024);
+
   constructor(maxEntries = 1_000_000) {
     this.maxEntries = maxEntries;
   }
@@ -69,8 +86,7 @@ export class VerifyCache {
 
   /** The answer for these bytes: from the cache, or from `inner` (and then remembered). */
   verify(inner: SignVerify, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    // Lengths are part of the key so that no two different triples share one string.
-    const key = `${publicKey.length}:${signature.length}:${latin1(publicKey)}${latin1(signature)}${latin1(message)}`;
+    const key = this.keyOf(publicKey, message, signature);
     let hit = this.young.get(key);
     if (hit === undefined) {
       hit = this.old.get(key);
@@ -86,6 +102,23 @@ export class VerifyCache {
     this.stats.verifies++;
     this.remember(key, ok);
     return ok;
+  }
+
+  /**
+   * The cache key: the three byte strings, with the lengths of the first two in front (so that no
+   * two different triples give one key), as one latin1 string built from a reused buffer.
+   */
+  private keyOf(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): string {
+    if (publicKey.length > 255 || signature.length > 255) return `${publicKey.length}:${signature.length}:${latin1(publicKey)}${latin1(signature)}${latin1(message)}`;
+    const len = 2 + publicKey.length + signature.length + message.length;
+    if (len > this.scratch.length) this.scratch = Buffer.allocUnsafe(2 * len);
+    const b = this.scratch;
+    b[0] = publicKey.length;
+    b[1] = signature.length;
+    b.set(publicKey, 2);
+    b.set(signature, 2 + publicKey.length);
+    b.set(message, 2 + publicKey.length + signature.length);
+    return b.toString('latin1', 0, len);
   }
 
   private remember(key: string, ok: boolean): void {

@@ -218,6 +218,7 @@ class Jobs {
   readonly node: Int32Array;
   readonly pos: Int32Array;
   readonly readyMs: Float64Array;
+  readonly movedAtMs: Float64Array;
   readonly deadlineMs: Float64Array;
   readonly arrivalMs: Float64Array;
   readonly share: Float64Array;
@@ -237,6 +238,7 @@ class Jobs {
     this.node = new Int32Array(capacity).fill(-1);
     this.pos = new Int32Array(capacity);
     this.readyMs = new Float64Array(capacity);
+    this.movedAtMs = new Float64Array(capacity);
     this.deadlineMs = new Float64Array(capacity);
     this.arrivalMs = new Float64Array(capacity);
     this.share = new Float64Array(capacity);
@@ -291,7 +293,10 @@ export class Simulator {
   private readonly capPrice: Float64Array;
   private readonly heatFactor: Float64Array;
   private readonly lastDrainPrice: Float64Array;
-  private readonly wanted: Int32Array;
+  /** Jobs on the node whose bid is at or above its price (they want a core). */
+  private readonly wanting: Int32Array;
+  /** The node's busy cores ÷ cores, smoothed over price.utilTauS. */
+  private readonly util: Float64Array;
   /** The price each node's running jobs pay this step (market policies). */
   private readonly paid: Float64Array;
   private readonly busy: Float64Array;
@@ -299,6 +304,7 @@ export class Simulator {
   private readonly cappedW: Float64Array;
   private readonly extraJ: Float64Array;
   private readonly stalledUntilMs: Float64Array;
+  private readonly tickAtMs: Float64Array;
   private readonly events: EventQueue;
   private readonly ev = poppedEvent();
   private readonly netRandom: Random;
@@ -380,13 +386,15 @@ export class Simulator {
     this.capPrice = new Float64Array(n).fill(1);
     this.heatFactor = new Float64Array(n).fill(1);
     this.lastDrainPrice = new Float64Array(n).fill(1);
-    this.wanted = new Int32Array(n);
+    this.wanting = new Int32Array(n);
+    this.util = new Float64Array(n);
     this.paid = new Float64Array(n).fill(1);
     this.busy = new Float64Array(n);
     this.demandW = new Float64Array(n);
     this.cappedW = new Float64Array(n);
     this.extraJ = new Float64Array(n);
     this.stalledUntilMs = new Float64Array(n);
+    this.tickAtMs = new Float64Array(n).fill(Infinity);
     this.scratch = new AuctionHeap({ maxBids: c.maxJobsPerNode, minBidIntervalMs: 0, bidTtlMs: 1e15 });
     if (this.market) for (let i = 0; i < n; i++) this.capCtl.push(new PowerCapController({ capW: c.powerCapW }));
     this.heatConfig = { ...DEFAULT_HEAT_CONFIG, ...c.heat };
@@ -408,15 +416,16 @@ export class Simulator {
       restartedByFailure: 0, refused: 0, queueMax: 0, meanSojournS: 0, failures: 0, cappedNodeS: 0,
     };
 
-    // Dead verdicts: watched subjects are the slow nodes and as many normal ones; observers all
-    // nodes, or a fixed sample.
+    // Dead verdicts: the watched subjects are the slow nodes and as many normal ones (at least
+    // 10); the observers are all nodes, or an evenly spread sample.
     const sub = new Set<number>(this.scenario.slowNodes);
-    for (let i = 0; i < n && sub.size < Math.min(n, 2 * Math.max(1, this.scenario.slowNodes.length)); i += Math.max(1, Math.floor(n / 37))) sub.add(i);
+    const want = Math.min(n, Math.max(10, 2 * this.scenario.slowNodes.length));
+    for (let k = 0; sub.size < want && k < n; k++) sub.add(Math.floor((k * n) / want) % n);
     this.subjects = [...sub].sort((a, b) => a - b);
     const obsCount = c.deadObservers === 0 ? n : Math.min(n, c.deadObservers);
     this.observers = [];
     for (let k = 0; k < obsCount; k++) this.observers.push(Math.floor((k * n) / obsCount));
-    this.deadSeen = new Uint8Array(this.subjects.length * this.observers.length);
+    this.deadSeen = new Uint8Array(this.subjects.length);
 
     // Sampling.
     const totalSteps = Math.round(c.durationS / c.stepS);
@@ -470,7 +479,21 @@ export class Simulator {
         random,
         neighbours: this.gossip ? neighbours[i]! : new Set(),
       }, this.heatConfig));
-      if (this.gossip) this.events.push(random() * this.heatConfig.gossipIntervalMs, EV_TICK, i, 0);
+    }
+    if (this.gossip) for (let i = 0; i < n; i++) this.scheduleTick(i);
+  }
+
+  /**
+   * Makes sure node i's HeatNode is ticked when it next has something to do (HeatNode.nextTickMs;
+   * it changes when a message arrives or a reading is observed). One tick event per node is
+   * current (tickAtMs); an earlier one supersedes it, and a superseded event is skipped.
+   */
+  private scheduleTick(i: number): void {
+    let t = this.heat[i]!.nextTickMs();
+    if (!(t >= this.nowMs)) t = this.nowMs;
+    if (t < this.tickAtMs[i]!) {
+      this.tickAtMs[i] = t;
+      this.events.push(t, EV_TICK, i, 0);
     }
   }
 
@@ -579,6 +602,7 @@ export class Simulator {
     J.budget[j] = a.budget[k]!;
     J.memGiB[j] = a.memGiB[k]!;
     J.readyMs[j] = 0;
+    J.movedAtMs[j] = -Infinity;
     J.arrivalMs[j] = a.tMs[k]!;
     J.deadlineMs[j] = J.kind[j] === JOB_LOOPER ? a.tMs[k]! + this.config.workload.looperDeadlineS * 1000 : Infinity;
     J.ran[j] = 0;
@@ -627,13 +651,14 @@ export class Simulator {
   /** The leaf of node i in the placement tree: what a new job would be offered there. */
   private leaf(i: number): number {
     if (this.network.up[i] === 0 || this.jobsOnNode[i]! >= this.maxJobs) return Infinity;
-    if (this.market) return this.priceWith(i, this.wanted[i]! + 1) * (1 + 1e-9 * this.tieBreak[i]!);
+    // A new job would see the node's load at least as it is now, or as the jobs already there
+    // that want a core make it, plus itself: so arrivals within one step spread out.
+    if (this.market) return this.priceAt(i, Math.max(this.util[i]!, (this.wanting[i]! + 1) / this.cores)) * (1 + 1e-9 * this.tieBreak[i]!);
     return this.jobsOnNode[i]! + 0.5 * this.tieBreak[i]!;
   }
 
-  /** Node i's price with `wantedCores` cores wanted at it. */
-  private priceWith(i: number, wantedCores: number): number {
-    const u = wantedCores / this.cores;
+  /** Node i's price at utilisation u: cap price × heat factor × load price. */
+  private priceAt(i: number, u: number): number {
     return this.capPrice[i]! * this.heatFactor[i]! * (1 + this.config.price.loadWeight * u * u);
   }
 
@@ -645,7 +670,7 @@ export class Simulator {
     J.pos[j] = k;
     J.node[j] = node;
     this.jobsOnNode[node] = k + 1;
-    if (J.bid[j]! >= this.price[node]!) this.wanted[node]! += 1;
+    if (J.bid[j]! >= this.price[node]!) this.wanting[node]! += 1;
     this.tree.set(node, this.leaf(node));
     void tMs;
   }
@@ -662,7 +687,7 @@ export class Simulator {
     J.pos[moved] = p;
     this.jobsOnNode[node] = last;
     J.node[j] = -1;
-    if (J.bid[j]! >= this.price[node]! && this.wanted[node]! > 0) this.wanted[node]! -= 1;
+    if (J.bid[j]! >= this.price[node]! && this.wanting[node]! > 0) this.wanting[node]! -= 1;
     this.tree.set(node, this.leaf(node));
   }
 
@@ -687,12 +712,18 @@ export class Simulator {
       }
     }
     this.network.up[node] = 0;
-    this.wanted[node] = 0;
+    if (this.market) this.heat[node]!.stop();
+    this.wanting[node] = 0;
+    this.util[node] = 0;
     this.tree.set(node, Infinity);
   }
 
   private recover(node: number): void {
     this.network.up[node] = 1;
+    if (this.market) {
+      this.heat[node]!.start();
+      if (this.gossip) this.scheduleTick(node);
+    }
     this.tree.set(node, this.leaf(node));
   }
 
@@ -855,6 +886,7 @@ export class Simulator {
     const temp = this.thermal.tempC;
     const delivered = this.thermal.deliveredW;
     const capW = this.config.powerCapW;
+    const utilGain = -Math.expm1(-this.config.stepS / this.config.price.utilTauS);
     for (let i = 0; i < n; i++) {
       if (this.network.up[i] === 0) {
         this.tree.setLeaf(i, Infinity);
@@ -865,20 +897,30 @@ export class Simulator {
         const h = this.heat[i]!;
         h.observe({ tempC: temp[i]!, powerW: delivered[i]!, headroomW: Math.max(0, capW - delivered[i]!), price: this.price[i]! }, nowMs);
         this.heatFactor[i] = h.priceFactor(nowMs);
+        if (this.gossip) this.scheduleTick(i);
       }
-      // The cores wanted at the current price, then the price with that load.
+      // The load: busy cores smoothed (a step's ups and downs must not swing the price), then
+      // the price, then the jobs that want a core at it.
+      this.util[i]! += (this.busy[i]! / this.cores - this.util[i]!) * utilGain;
+      const price = this.priceAt(i, this.util[i]!);
+      this.price[i] = price;
       const base = i * M;
-      let wanted = 0;
-      const before = this.price[i]!;
-      for (let k = 0; k < this.jobsOnNode[i]!; k++) if (J.bid[this.nodeJobs[base + k]!]! >= before) wanted++;
-      this.wanted[i] = wanted;
-      this.price[i] = this.priceWith(i, wanted);
+      let wanting = 0;
+      for (let k = 0; k < this.jobsOnNode[i]!; k++) if (J.bid[this.nodeJobs[base + k]!]! >= price) wanting++;
+      this.wanting[i] = wanting;
       this.tree.setLeaf(i, this.leaf(i));
     }
     this.tree.rebuild();
   }
 
-  /** Market policies: nodes whose price rose, or stands well above the cheapest, move jobs away. */
+  /**
+   * Market policies: work drains from a node whose price rises. Every drain.intervalS a node
+   * looks at its price; if it rose by drain.ratio since the last look, or its own heat raises it
+   * (heat factor above 1), or jobs on it cannot pay it, it moves up to maxMovesPerNode
+   * inference jobs to the cheapest node, if that node is cheaper by drain.ratio (and, for a
+   * job that cannot pay here, cheap enough for its bid). A job moves at most once a minute, so
+   * that work does not bounce between two nodes whose prices cross.
+   */
   private drain(nowMs: number): void {
     const J = this.jobs;
     const M = this.maxJobs;
@@ -889,17 +931,25 @@ export class Simulator {
       const p = this.price[i]!;
       const rose = p > this.lastDrainPrice[i]! * d.ratio;
       this.lastDrainPrice[i] = p;
-      if (!(rose || p > this.tree.min() * d.ratio)) continue;
+      const hot = this.heatFactor[i]! > 1;
+      const base = i * M;
+      let priced = false;
+      for (let k = 0; k < this.jobsOnNode[i]! && !priced; k++) {
+        const j = this.nodeJobs[base + k]!;
+        priced = J.kind[j] === JOB_INFER && J.bid[j]! < p && J.readyMs[j]! <= nowMs;
+      }
+      if (!rose && !hot && !priced) continue;
       for (let moves = 0; moves < d.maxMovesPerNode; moves++) {
-        // The job to move: one that cannot run here at this price first, else the one with the
-        // most work left (moving costs the same, and it spares the node the most heat).
-        const base = i * M;
+        // The job to move: one that cannot pay here first, else the one with the most work left
+        // (moving costs the same, and it spares the node the most heat).
         let best = -1;
         let bestScore = -Infinity;
         for (let k = 0; k < this.jobsOnNode[i]!; k++) {
           const j = this.nodeJobs[base + k]!;
-          if (J.kind[j] !== JOB_INFER || J.readyMs[j]! > nowMs || J.workLeftS[j]! < d.minWorkLeftS) continue;
-          const score = (J.share[j]! === 0 ? 1e12 : 0) + J.workLeftS[j]!;
+          if (J.kind[j] !== JOB_INFER || J.readyMs[j]! > nowMs || J.workLeftS[j]! < d.minWorkLeftS || nowMs - J.movedAtMs[j]! < 60_000) continue;
+          const cannotPay = J.bid[j]! < p;
+          if (!rose && !hot && !cannotPay) continue;
+          const score = (cannotPay ? 1e12 : 0) + J.workLeftS[j]!;
           if (score > bestScore) {
             bestScore = score;
             best = j;
@@ -907,12 +957,15 @@ export class Simulator {
         }
         if (best < 0) break;
         const dest = this.tree.argmin();
-        if (dest < 0 || dest === i || this.tree.get(dest) * d.ratio > p) break;
+        if (dest < 0 || dest === i) break;
+        const there = this.tree.get(dest);
+        if (there * d.ratio > p || there > J.bid[best]!) break;
         const migS = mig.fixedS + mig.sPerGiB * J.memGiB[best]!;
         const migJ = mig.jPerGiB * J.memGiB[best]!;
         this.detach(best);
         this.attach(best, dest, nowMs);
         J.readyMs[best] = nowMs + migS * 1000;
+        J.movedAtMs[best] = nowMs;
         this.extraJ[i]! += migJ / 2;
         this.extraJ[dest]! += migJ / 2;
         this.m.migrationEnergyJ += migJ;
@@ -932,16 +985,23 @@ export class Simulator {
       this.nowMs = ev.timeMs;
       // A stalled node does nothing until its stall ends: what arrives waits for it.
       if (this.stalledUntilMs[i]! > ev.timeMs) {
+        if (ev.kind === EV_TICK) {
+          if (ev.timeMs !== this.tickAtMs[i]) continue;
+          this.tickAtMs[i] = this.stalledUntilMs[i]!;
+        }
         q.push(this.stalledUntilMs[i]!, ev.kind, ev.a, ev.b, ev.payload);
         continue;
       }
       if (ev.kind === EV_TICK) {
-        const interval = this.heatConfig.gossipIntervalMs;
-        q.push(ev.timeMs + interval * (0.9 + 0.2 * this.heatRandom()), EV_TICK, i, 0);
-        if (this.network.up[i] === 1) this.heat[i]!.tick(ev.timeMs);
+        if (ev.timeMs !== this.tickAtMs[i]) continue; // superseded by an earlier tick
+        this.tickAtMs[i] = Infinity;
+        if (this.network.up[i] === 0) continue; // a dead node's clock stops; recover() restarts it
+        this.heat[i]!.tick(ev.timeMs);
+        this.scheduleTick(i);
       } else {
         if (!this.network.arrive(i)) continue;
         this.heat[i]!.receive(this.ids[ev.b]!, ev.payload!, ev.timeMs);
+        this.scheduleTick(i);
         const t = this.trial;
         if (t !== null && t.reached[i] === 0 && ev.timeMs <= t.endMs) {
           const v = this.heat[i]!.peer(this.ids[t.node]!);
@@ -962,6 +1022,7 @@ export class Simulator {
     reached[node] = 1;
     this.trial = { node, t0Ms: tMs, reached, count: 0, need50: Math.ceil(0.5 * of), need99: Math.ceil(0.99 * of), p50S: null, p99S: null, of, endMs: tMs + this.config.alarmWindowMs };
     this.heat[node]!.alarm(tMs);
+    this.scheduleTick(node);
   }
 
   private reach(t: NonNullable<Simulator['trial']>, i: number, atMs: number): void {
@@ -974,41 +1035,48 @@ export class Simulator {
   private closeTrial(): void {
     const t = this.trial;
     if (t === null) return;
+    // The fan is fixed: the node stops saying it is dying.
+    if (this.network.up[t.node] === 1) {
+      this.heat[t.node]!.clearAlarm(this.nowMs);
+      this.scheduleTick(t.node);
+    }
     this.trials.push({ node: t.node, atS: t.t0Ms / 1000, p99S: t.p99S, p50S: t.p50S, reached: t.count, of: t.of });
     this.trial = null;
   }
 
-  /** Polls the watched (observer, subject) pairs for verdicts of "dead" given to live nodes. */
-  private pollDead(nowMs: number): void {
-    const S = this.subjects.length;
+  /**
+   * Polls the watched subjects: a subject is "declared dead" while at least one observer holds
+   * it dead. A false verdict is such a declaration starting while the subject is up (a live node,
+   * slow or not, taken for dead); a true one, while it is down. The rate is per node-hour of
+   * live subject watched. (The protocol spreads a "dead" verdict as a rumour to everyone, so a
+   * sample of observers sees every verdict that matters.)
+   */
+  private pollDead(): void {
     const live = this.network.up;
-    let watched = 0;
-    for (let o = 0; o < this.observers.length; o++) {
-      const obs = this.observers[o]!;
-      if (live[obs] === 0) continue;
-      const h = this.heat[obs]!;
-      for (let s = 0; s < S; s++) {
-        const subj = this.subjects[s]!;
-        if (subj === obs) continue;
-        const v = h.peer(this.ids[subj]!);
-        const dead = v !== undefined && v.state === 'dead' ? 1 : 0;
-        const k = o * S + s;
-        if (dead === 1 && this.deadSeen[k] === 0) {
-          if (live[subj] === 1) this.falseDead++;
-          else this.trueDead++;
-        }
-        this.deadSeen[k] = dead;
-        if (live[subj] === 1) watched++;
+    for (let s = 0; s < this.subjects.length; s++) {
+      const subj = this.subjects[s]!;
+      const id = this.ids[subj]!;
+      let dead = 0;
+      for (let o = 0; o < this.observers.length && dead === 0; o++) {
+        const obs = this.observers[o]!;
+        if (obs === subj || live[obs] === 0) continue;
+        const v = this.heat[obs]!.peer(id);
+        if (v !== undefined && v.state === 'dead') dead = 1;
       }
+      if (dead === 1 && this.deadSeen[s] === 0) {
+        if (live[subj] === 1) this.falseDead++;
+        else this.trueDead++;
+      }
+      this.deadSeen[s] = dead;
+      if (live[subj] === 1) this.watchedMs += this.config.deadPollMs;
     }
-    this.watchedMs += watched * this.config.deadPollMs;
   }
 
   // ---------- metrics ----------
 
   private measure(step: number, nowMs: number): void {
     if (this.gossip && nowMs >= this.nextPollMs) {
-      this.pollDead(nowMs);
+      this.pollDead();
       this.nextPollMs = nowMs + this.config.deadPollMs;
     }
     if (this.trial !== null && nowMs > this.trial.endMs) this.closeTrial();
@@ -1083,19 +1151,16 @@ export class Simulator {
       if (h.stats.bytesSent > maxBytes) maxBytes = h.stats.bytesSent;
       for (const [k, v] of Object.entries(h.stats.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
     }
-    const watchedNodeH = this.watchedMs / 3_600_000 / Math.max(1, this.observers.length);
-    // A verdict by any one observer counts: the rate is per node-hour of a live subject, as seen
-    // by the whole cluster (observers' verdicts scaled up when only a sample of them was polled).
-    const scale = this.n / Math.max(1, this.observers.length);
+    const watchedNodeH = this.watchedMs / 3_600_000;
     return {
       alarmTrials: this.trials,
       bytesSentPerNodeS: bytes / this.n / durS,
       bytesSentPerNodeSMax: maxBytes / durS,
       messagesPerNodeS: messages / this.n / durS,
-      falseDeadVerdicts: this.falseDead * scale,
+      falseDeadVerdicts: this.falseDead,
       watchedNodeH,
-      falseDeadPerNodeH: watchedNodeH > 0 ? (this.falseDead * scale) / watchedNodeH : 0,
-      trueDeadVerdicts: this.trueDead * scale,
+      falseDeadPerNodeH: watchedNodeH > 0 ? this.falseDead / watchedNodeH : 0,
+      trueDeadVerdicts: this.trueDead,
       network: { ...this.network.counters },
       rejected,
     };

@@ -10,7 +10,7 @@
  *    needs `workS` core-seconds (log-normal, mean `inferWorkMeanS`), yields `igBits` bits of
  *    information gain when it finishes (its value density, bits per core-second, log-normal
  *    around 1), and bids for energy in proportion to that density (a rational agent bids its
- *    value: 1.2 + 2 × density tokens/J, at most 20);
+ *    value: 2 + 3 × density tokens/J, at most 20);
  *  - useless loopers arrive the same way (without bursts): information gain 0, a budget of
  *    tokens that buys `looperLifeS` core-seconds at the base price 1 token/J, a bid uniform in
  *    [0.8, 2.2] tokens/J (funded by someone who does not care), and a deadline of
@@ -183,7 +183,7 @@ export function makeScenario(init: ScenarioInit): Scenario {
     if (ni <= nl) {
       const workS = Math.min(20 * init.inferWorkMeanS, Math.max(1, logNormal(r, init.inferWorkMeanS, 0.8)));
       const density = logNormal(r, 1, 0.6);
-      const bid = Math.min(20, 1.2 + 2 * density);
+      const bid = Math.min(20, 2 + 3 * density);
       push(ni, JOB_INFER, workS, workS * density, bid, Infinity, Math.min(64, logNormal(r, 2, 0.5)));
       ni = nextInfer();
     } else {
