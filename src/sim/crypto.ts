@@ -7,11 +7,12 @@
  * protocol's own Ed25519 (ed25519Crypto).
  *
  * Verifying is memoised: gossip relays one signed claim to every node, so the same
- * (public key, message, signature) is checked a thousand times. The cache is process-wide and
- * keyed by those exact bytes, and holds the answer that node:crypto gave for them, true or
- * false; a lookup therefore answers exactly what verifying would (Ed25519 verification is a
- * pure function of the three byte strings). It is not a fake: a forged or altered message is
- * new bytes, a miss, and is verified for real.
+ * (public key, message, signature) is checked a thousand times. The cache is process-wide: it
+ * finds an answer by the signature and uses it only if the public key and the message are the
+ * same bytes as those it was given for, and it holds the answer that node:crypto gave for them,
+ * true or false; a lookup therefore answers exactly what verifying would (Ed25519 verification
+ * is a pure function of the three byte strings). It is not a fake: a forged or altered message
+ * is new bytes, a miss, and is verified for real.
  *
  * A limit on everything: the cache holds at most `maxEntries` answers in two generations;
  * when the young one fills, the old one is dropped (the most recently used answers survive),
@@ -69,14 +70,25 @@ function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
+interface Answer {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  ok: boolean;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class VerifyCache {
   readonly maxEntries: number;
-  private young = new Map<string, boolean>();
-  private old = new Map<string, boolean>();
+  private young = new Map<string, Answer>();
+  private old = new Map<string, Answer>();
   readonly stats: CryptoStats = { signs: 0, signMs: 0, verifies: 0, verifyMs: 0, cacheHits: 0 };
-  private scratch = Buffer.allocUnsafe(1024);
 
-  constructor(maxEntries = 1_000_000) {
+  constructor(maxEntries = 400_000) {
     this.maxEntries = maxEntries;
   }
 
@@ -84,49 +96,37 @@ export class VerifyCache {
     return this.young.size + this.old.size;
   }
 
-  /** The answer for these bytes: from the cache, or from `inner` (and then remembered). */
+  /**
+   * The answer for these bytes: from the cache, or from `inner` (and then remembered). Answers
+   * are found by their signature and used only if the public key and the message are the same
+   * bytes too; a signature seen with other bytes (a forgery reusing it) is verified for real.
+   */
   verify(inner: SignVerify, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    const key = this.keyOf(publicKey, message, signature);
+    const key = latin1(signature);
     let hit = this.young.get(key);
     if (hit === undefined) {
       hit = this.old.get(key);
       if (hit !== undefined) this.remember(key, hit);
     }
-    if (hit !== undefined) {
+    if (hit !== undefined && sameBytes(hit.publicKey, publicKey) && sameBytes(hit.message, message)) {
       this.stats.cacheHits++;
-      return hit;
+      return hit.ok;
     }
     const t0 = performance.now();
     const ok = inner.verify(publicKey, message, signature);
     this.stats.verifyMs += performance.now() - t0;
     this.stats.verifies++;
-    this.remember(key, ok);
+    // Copies: the caller may reuse its buffers.
+    this.remember(key, { publicKey: Uint8Array.from(publicKey), message: Uint8Array.from(message), ok });
     return ok;
   }
 
-  /**
-   * The cache key: the three byte strings, with the lengths of the first two in front (so that no
-   * two different triples give one key), as one latin1 string built from a reused buffer.
-   */
-  private keyOf(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): string {
-    if (publicKey.length > 255 || signature.length > 255) return `${publicKey.length}:${signature.length}:${latin1(publicKey)}${latin1(signature)}${latin1(message)}`;
-    const len = 2 + publicKey.length + signature.length + message.length;
-    if (len > this.scratch.length) this.scratch = Buffer.allocUnsafe(2 * len);
-    const b = this.scratch;
-    b[0] = publicKey.length;
-    b[1] = signature.length;
-    b.set(publicKey, 2);
-    b.set(signature, 2 + publicKey.length);
-    b.set(message, 2 + publicKey.length + signature.length);
-    return b.toString('latin1', 0, len);
-  }
-
-  private remember(key: string, ok: boolean): void {
+  private remember(key: string, answer: Answer): void {
     if (this.young.size >= this.maxEntries / 2) {
       this.old = this.young;
       this.young = new Map();
     }
-    this.young.set(key, ok);
+    this.young.set(key, answer);
   }
 
   /**
