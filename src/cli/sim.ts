@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { positiveInteger, usage } from './args.js';
-import { POLICIES, simulate, writeReport, type PolicyName } from '../sim/index.js';
+import { DEFAULT_SIM_CONFIG, POLICIES, simulate, writeReport, type PolicyName } from '../sim/index.js';
 
 export const summary = 'simulate a datacenter (racks, heat, gossip, failures) under a placement policy; JSON summary and SVG plots';
 
@@ -19,7 +19,8 @@ latency and loss), the real auction heap and power-cap controller, a workload of
 (each with an information-gain value) and useless loopers, slow nodes and node failures.
 
 options:
-  --nodes N       nodes (default 1000; a multiple of --racks)
+  --nodes N       nodes (default 1000; a multiple of --racks; at most 2000 under maxwell,
+                  whose every node holds a claim of every other)
   --racks R       racks (default 40, or the largest number below that divides N)
   --duration D    simulated time: 3600, 90s, 30m, 1h (default 1h)
   --policy P      maxwell (price from load, power cap and heat gossip; placement to the lowest
@@ -127,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
     durationS: parseDuration(values.duration, 3600),
     policy,
     seed: parseSeed(values.seed),
-    network: { intraRackMs: 0.1, interRackMs: 0.3, jitterMs: 0.2, loss: parseLoss(values.loss, 0.01), partitions: [] },
+    network: { ...DEFAULT_SIM_CONFIG.network, loss: parseLoss(values.loss, DEFAULT_SIM_CONFIG.network.loss) },
   };
   const bar = progressBar(`maxwell sim ${policy}`);
   const { summary: s, runs } = simulate(partial, [policy], { onProgress: (_p, d, t) => bar.update(d, t) });

@@ -28,6 +28,12 @@ export interface SimConfig {
   peakPowerW: number;
   /** Every node's power cap (W). */
   powerCapW: number;
+  /**
+   * The power-cap controller's tuning (src/kernel/power-cap.ts) under the market policies. Its
+   * defaults are for the kernel's 5 ms rounds; the simulator updates it once a step (1 s), where
+   * those gains overshoot (the price swung ×20 in a few seconds), so it is slowed down here.
+   */
+  powerCap: { tauMs: number; kp: number; ki: number; maxStepUp: number; maxStepDown: number };
   /** rackCoupling's recirculation: the share of a node's inlet air that is its lower neighbour's exhaust. */
   recirculation: number;
   thermal: Partial<ThermalParams>;
@@ -80,6 +86,12 @@ export interface SimConfig {
 }
 
 export const SIM_NODES_MAX = 100_000;
+/**
+ * Under maxwell every node's HeatNode holds a claim (108 bytes) and ~50 bytes of membership for
+ * every member: n² of memory, ~340 MB in all at 1,000 nodes. 2,000 is where that stays a
+ * process's memory.
+ */
+export const SIM_GOSSIP_NODES_MAX = 2000;
 export const SIM_DURATION_S_MAX = 7 * 24 * 3600;
 
 export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
@@ -95,6 +107,7 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   peakPowerW: 400,
   // Idle 200 W, peak 400 W: a cap of 380 W binds above 90% of the cores.
   powerCapW: 380,
+  powerCap: { tauMs: 3000, kp: 4, ki: 1, maxStepUp: 1.5, maxStepDown: 1.5 },
   // Between rackCoupling's "well contained" and its maximum (0.5): with it, a rack's upper nodes
   // at full load run ~15 °C above its bottom ones, and over tMax on a warm day.
   recirculation: 0.42,
@@ -121,7 +134,7 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   slow: { fraction: 0.02, ms: 100 },
   alarms: 5,
   alarmWindowMs: 30_000,
-  price: { loadWeight: 3, utilTauS: 20 },
+  price: { loadWeight: 4, utilTauS: 20 },
   drain: { intervalS: 10, ratio: 1.25, maxMovesPerNode: 2, minWorkLeftS: 20 },
   // A job's memory crosses a 10 Gb/s link at ~1.25 GB/s (0.8 s/GiB) after a 2 s pause to
   // checkpoint; moving a GiB costs ~150 J on the two ends.
@@ -157,6 +170,7 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
     price: { ...d.price, ...partial.price },
     drain: { ...d.drain, ...partial.drain },
     migration: { ...d.migration, ...partial.migration },
+    powerCap: { ...d.powerCap, ...partial.powerCap },
   };
   const int = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw bad(`${name} must be an integer in [${lo}, ${hi}], not ${v}`);
@@ -170,6 +184,9 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   if (c.nodes % c.racks !== 0) throw bad(`--nodes (${c.nodes}) must be a multiple of --racks (${c.racks}): every rack holds the same number of nodes`);
   num('duration', c.durationS, c.stepS, SIM_DURATION_S_MAX);
   if (!POLICIES.includes(c.policy)) throw bad(`--policy must be one of ${POLICIES.join(', ')}, not '${c.policy}'`);
+  if (c.policy === 'maxwell' && c.nodes > SIM_GOSSIP_NODES_MAX) {
+    throw new MaxwellError(ErrorCode.SIM_LIMIT, `maxwell gossips among all nodes, and at most ${SIM_GOSSIP_NODES_MAX} fit in memory (every node holds every other's claim): --nodes ${c.nodes} is too many`);
+  }
   num('stepS', c.stepS, 0.01, 60);
   int('coresPerNode', c.coresPerNode, 1, 4096);
   num('peakPowerW', c.peakPowerW, 1, 10_000);

@@ -396,7 +396,7 @@ export class Simulator {
     this.stalledUntilMs = new Float64Array(n);
     this.tickAtMs = new Float64Array(n).fill(Infinity);
     this.scratch = new AuctionHeap({ maxBids: c.maxJobsPerNode, minBidIntervalMs: 0, bidTtlMs: 1e15 });
-    if (this.market) for (let i = 0; i < n; i++) this.capCtl.push(new PowerCapController({ capW: c.powerCapW }));
+    if (this.market) for (let i = 0; i < n; i++) this.capCtl.push(new PowerCapController({ capW: c.powerCapW, ...c.powerCap }));
     this.heatConfig = { ...DEFAULT_HEAT_CONFIG, ...c.heat };
     this.verifyCache = o.verifyCache ?? PROCESS_VERIFY_CACHE;
     this.cryptoAtStart = { ...this.verifyCache.stats };
@@ -1171,6 +1171,11 @@ export class Simulator {
   /** Jobs on node i right now. */
   jobsAt(i: number): number {
     return this.jobsOnNode[i]!;
+  }
+
+  /** Cores of node i that ran a job in the last step (what heats it). */
+  busyAt(i: number): number {
+    return this.busy[i]!;
   }
 
   /** Holds node i at a temperature (a broken fan), as a measurement would. */

@@ -35,3 +35,9 @@ it('maxwell sim --json prints one policy in the benchmark\'s shape', async () =>
   assert.equal(policies[0]!.name, 'fair-share');
   assert.equal(s.alarm_p99_s, null, 'fair-share does not gossip');
 });
+
+it('maxwell sim past the gossip limit exits 64 with E_SIM_LIMIT, before any work', async () => {
+  const r = await maxwell(['sim', '--nodes', '4000', '--racks', '40']);
+  assert.equal(r.code, 64, r.stderr);
+  assert.match(r.stderr, /^maxwell sim: E_SIM_LIMIT: maxwell gossips among all nodes, and at most 2000 fit/);
+});
