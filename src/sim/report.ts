@@ -208,7 +208,7 @@ export function plots(run: RunResult): [string, string][] {
     xLabel: 'time (min)',
     yLabel: `nodes by rack (${nodesPerRack} per rack${s.heatRows < c.nodes ? `, ${Math.ceil(c.nodes / s.heatRows)} per row` : ''})`,
     groups,
-    min: Math.floor(Math.min(lo, tMax - 40)),
+    min: Math.floor(Math.min(lo, tMax - 15)),
     max: Math.ceil(Math.max(hi, tMax + 2)),
     unit: '°C',
     markAt: { value: tMax, label: 'tMax' },

@@ -37,7 +37,7 @@ it('under maxwell the hot node sheds its work; under fair-share it keeps its sha
   const mx = watch('maxwell');
   const fair = watch('fair-share');
   assert.ok(mx.jobs[300]! >= 4, `maxwell: the node had work before it got hot (${mx.jobs[300]} busy cores)`);
-  assert.ok(mx.jobs[360]! <= 1, `maxwell: a minute later, ${mx.jobs[360]} busy cores left on it`);
+  assert.ok(mx.jobs[390]! <= 1, `maxwell: a minute and a half later, ${mx.jobs[390]} busy cores left on it`);
   assert.ok(mx.migrations > 0, 'running work moved, not only new work placed elsewhere');
   assert.ok(mx.hotLater < 0.1 * mx.othersLater, `maxwell: hot node ${mx.hotLater} core-steps, an average other ${mx.othersLater}`);
   assert.ok(fair.jobs[360]! >= 0.5 * fair.jobs[300]!, `fair-share: ${fair.jobs[300]} → ${fair.jobs[360]} busy cores`);
