@@ -90,7 +90,7 @@ export function formatSim(r: SimBench): string {
   lines.push('');
   lines.push(`alarm to 99% of nodes: ${r.alarm_p99_s === null ? 'not within the window' : `${r.alarm_p99_s} s`} (worst of ${r.alarm_trials.length}: ${r.alarm_trials.map((t) => t.p99_s ?? '–').join(', ')} s)`);
   lines.push(`gossip: ${r.bandwidth_bytes_per_node_s?.toFixed(0)} B/s per node (busiest ${r.bandwidth_bytes_per_node_s_max?.toFixed(0)}), ${r.messages_per_node_s?.toFixed(1)} messages/s per node`);
-  lines.push(`false "dead" verdicts: ${r.false_dead_per_node_h} per node-hour (${r.false_dead_verdicts} over ${r.watched_node_h} node-h watched; true ones: ${r.true_dead_verdicts})`);
+  lines.push(`false "dead" verdicts: ${r.false_dead_per_node_h} per node-hour (${r.false_dead_verdicts}, ${r.false_dead_on_slow_nodes} of them on slow nodes, over ${r.watched_node_h} node-h watched; true ones: ${r.true_dead_verdicts})`);
   const t = r.timing.maxwell;
   if (t !== undefined) {
     lines.push(`where maxwell's time went (ms): physics ${t.physics_ms}, scheduling ${t.schedule_ms}, heat observe+price ${t.heat_observe_and_price_ms}, gossip events ${t.gossip_events_ms}, placement+drain ${t.placement_and_drain_ms}, metrics ${t.metrics_ms}, setup ${t.setup_ms}`);

@@ -103,6 +103,8 @@ export interface GossipMetrics {
   bytesSentPerNodeSMax: number;
   messagesPerNodeS: number;
   falseDeadVerdicts: number;
+  /** Of which on slow nodes. */
+  falseDeadOnSlowNodes: number;
   /** Observer-hours of live subjects that were watched, divided by observers: node-hours watched. */
   watchedNodeH: number;
   falseDeadPerNodeH: number;
@@ -328,6 +330,7 @@ export class Simulator {
   private readonly subjects: number[];
   private readonly deadSeen: Uint8Array;
   private falseDead = 0;
+  private falseDeadSlow = 0;
   private trueDead = 0;
   private watchedMs = 0;
   private nextPollMs = 0;
@@ -432,10 +435,16 @@ export class Simulator {
     this.sampleEvery = Math.max(1, Math.ceil(totalSteps / c.samples));
     const sampleCount = Math.ceil(totalSteps / this.sampleEvery);
     const rows = Math.min(n, c.heatMapRows);
+    // Heat map rows: rack by rack, and in each rack's band its top node first (at the top), as
+    // the rack stands.
     this.rowOf = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.rowOf[i] = Math.floor((i * rows) / n);
+    for (let i = 0; i < n; i++) {
+      const r = Math.floor(i / nodesPerRack);
+      const pos = r * nodesPerRack + (nodesPerRack - 1 - (i % nodesPerRack));
+      this.rowOf[i] = Math.floor((pos * rows) / n);
+    }
     const rackRow = new Int32Array(c.racks);
-    for (let r = 0; r < c.racks; r++) rackRow[r] = this.rowOf[r * nodesPerRack]!;
+    for (let r = 0; r < c.racks; r++) rackRow[r] = Math.floor((r * nodesPerRack * rows) / n);
     this.binMax = new Float32Array(rows).fill(-Infinity);
     const f64 = () => new Float64Array(sampleCount);
     const trackedNodes: { node: number; label: string }[] = [];
@@ -1035,11 +1044,9 @@ export class Simulator {
   private closeTrial(): void {
     const t = this.trial;
     if (t === null) return;
-    // The fan is fixed: the node stops saying it is dying.
-    if (this.network.up[t.node] === 1) {
-      this.heat[t.node]!.clearAlarm(this.nowMs);
-      this.scheduleTick(t.node);
-    }
+    // The fan is fixed: the node stops saying it is dying (if it is down, it says so when it is back).
+    this.heat[t.node]!.clearAlarm(this.nowMs);
+    if (this.network.up[t.node] === 1) this.scheduleTick(t.node);
     this.trials.push({ node: t.node, atS: t.t0Ms / 1000, p99S: t.p99S, p50S: t.p50S, reached: t.count, of: t.of });
     this.trial = null;
   }
@@ -1064,8 +1071,10 @@ export class Simulator {
         if (v !== undefined && v.state === 'dead') dead = 1;
       }
       if (dead === 1 && this.deadSeen[s] === 0) {
-        if (live[subj] === 1) this.falseDead++;
-        else this.trueDead++;
+        if (live[subj] === 1) {
+          this.falseDead++;
+          if (this.scenario.slowMs[subj]! > 0) this.falseDeadSlow++;
+        } else this.trueDead++;
       }
       this.deadSeen[s] = dead;
       if (live[subj] === 1) this.watchedMs += this.config.deadPollMs;
@@ -1158,6 +1167,7 @@ export class Simulator {
       bytesSentPerNodeSMax: maxBytes / durS,
       messagesPerNodeS: messages / this.n / durS,
       falseDeadVerdicts: this.falseDead,
+      falseDeadOnSlowNodes: this.falseDeadSlow,
       watchedNodeH,
       falseDeadPerNodeH: watchedNodeH > 0 ? this.falseDead / watchedNodeH : 0,
       trueDeadVerdicts: this.trueDead,

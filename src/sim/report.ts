@@ -56,6 +56,7 @@ export interface SimSummary {
   messages_per_node_s: number | null;
   false_dead_per_node_h: number | null;
   false_dead_verdicts: number | null;
+  false_dead_on_slow_nodes: number | null;
   watched_node_h: number | null;
   true_dead_verdicts: number | null;
   network: Record<string, number> | null;
@@ -153,6 +154,7 @@ export function summarise(runs: RunResult[], totalWallS: number): SimSummary {
     messages_per_node_s: g === null ? null : sig(g.messagesPerNodeS),
     false_dead_per_node_h: g === null ? null : sig(g.falseDeadPerNodeH),
     false_dead_verdicts: g === null ? null : sig(g.falseDeadVerdicts),
+    false_dead_on_slow_nodes: g === null ? null : g.falseDeadOnSlowNodes,
     watched_node_h: g === null ? null : sig(g.watchedNodeH),
     true_dead_verdicts: g === null ? null : sig(g.trueDeadVerdicts),
     network: g === null ? null : { ...g.network },
@@ -200,7 +202,7 @@ export function plots(run: RunResult): [string, string][] {
   for (let r = 0; r < c.racks; r += step) groups.push({ row: s.rackRow[r]!, label: `rack ${r}` });
   const out: [string, string][] = [];
   out.push(['temperature.svg', heatMap({
-    title: `Node temperature over time (hottest node of each row; racks bottom → top) — ${label}`,
+    title: `Node temperature over time (each rack a band, its top node at the top) — ${label}`,
     values: s.heat,
     rows: s.heatRows,
     cols,
