@@ -17,14 +17,14 @@
  * they were scheduled: a seed replays exactly.
  *
  * The policies (config.ts):
- *  - maxwell: a node's price = cap price (PowerCapController) × load price (1 + w·u², u = the
- *    cores wanted at that price ÷ cores) × HeatNode.priceFactor (its heat and its neighbours',
- *    learnt by gossip). The node sells its cores by auction at that reserve price: every bid at
- *    or above it runs while they fit, and the auction heap picks the winners and the price when
- *    they do not. Arrivals go to the node with the lowest price; every `drain.intervalS` a node
- *    whose price is above `drain.ratio` × the cheapest node's, or has risen by that factor,
- *    moves jobs away (a migration: the job stops for fixedS + sPerGiB × its memory, and the
- *    move costs jPerGiB × its memory in energy);
+ *  - maxwell: a node's price = cap price (PowerCapController) × HeatNode.priceFactor (its heat and
+ *    its neighbours', learnt by gossip) × load price (1 + w·u², u = busy cores ÷ cores, smoothed).
+ *    The node sells its cores by auction at that reserve price: every bid at or above it runs
+ *    while they fit, and the auction heap picks the winners and the price when they do not.
+ *    Arrivals go to the node with the lowest price; every `drain.intervalS` a node whose price
+ *    rose by `drain.ratio`, or whose own heat raises it, or that holds jobs that cannot pay it,
+ *    moves jobs to the cheapest node (a migration: the job stops for fixedS + sPerGiB × its
+ *    memory, and the move costs jPerGiB × its memory in energy);
  *  - no-gossip: the same, but each HeatNode hears nobody: its price factor is its own heat only;
  *  - fair-share: arrivals go to the node with the fewest jobs; a node shares its cores equally
  *    among its jobs; no prices, no heat awareness, no migration;
