@@ -97,6 +97,8 @@ export const ErrorCode = {
   INTERNAL: 'E_INTERNAL',
   /** A client could not reach the node's API (not running, wrong URL). */
   NODE_UNREACHABLE: 'E_NODE_UNREACHABLE',
+  /** A simulation would pass one of the simulator's limits (events pending, jobs, nodes). */
+  SIM_LIMIT: 'E_SIM_LIMIT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -9,9 +9,10 @@ import { dirname } from 'node:path';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { positiveInteger, positiveNumber, usage } from './args.js';
 
-export const summary = 'run a benchmark suite (runtime, market, ledger, kernel, proof) and report figures against a baseline from the same run';
+export const summary = 'run a benchmark suite (runtime, market, ledger, kernel, proof, sim) and report figures against a baseline from the same run';
 
 const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick] [--processes N] [--seconds S]
+                     [--nodes N] [--seed S]
 
 suites:
   runtime   metering overhead (metered ÷ unmetered wall time) on CPU-bound kernels, energy
@@ -29,13 +30,19 @@ suites:
             verified end to end, spot-check odds, and Groth16 (verify time with a cached
             curve, proof size, constraints per MAC and per ReLU, proving speed, a 784-56-10
             MLP; the first run generates its setup under .maxwell/proof, which takes minutes)
+  sim       the datacenter simulator with every policy (maxwell, no-gossip, fair-share,
+            round-robin) on one seed and one workload, side by side: peak temperature,
+            throttled node-seconds, information gain per joule, throughput, alarm spread, gossip
+            bandwidth, false "dead" verdicts, wall time; goals against fair-share
+            (--nodes N, default 1000; --seconds S simulated, default 3600; --seed S, default 1;
+            --quick: 200 nodes for 600 s)
 
   --json        print the result as JSON
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
   --quick       fewer repetitions (for a smoke test; figures are noisier)`;
 
 interface Suite {
-  bench(o: { quick: boolean; log: (s: string) => void; processes?: number; seconds?: number }): Promise<unknown>;
+  bench(o: { quick: boolean; log: (s: string) => void; processes?: number; seconds?: number; nodes?: number; seed?: number }): Promise<unknown>;
   format(r: unknown): string;
 }
 
@@ -61,6 +68,10 @@ const SUITES: Record<string, () => Promise<Suite>> = {
     const m = await import('../bench/proof.js');
     return { bench: (o) => m.benchProof(o), format: (r) => m.formatProof(r as Awaited<ReturnType<typeof m.benchProof>>) };
   },
+  sim: async () => {
+    const m = await import('../bench/sim.js');
+    return { bench: (o) => m.benchSim(o), format: (r) => m.formatSim(r as Awaited<ReturnType<typeof m.benchSim>>) };
+  },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -73,6 +84,8 @@ export async function run(argv: string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       processes: { type: 'string' },
       seconds: { type: 'string' },
+      nodes: { type: 'string' },
+      seed: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -89,7 +102,12 @@ export async function run(argv: string[]): Promise<number> {
   const sized = {
     ...(values.processes === undefined ? {} : { processes: positiveInteger('processes', values.processes, 1000) }),
     ...(values.seconds === undefined ? {} : { seconds: positiveNumber('seconds', values.seconds, 60) }),
+    ...(values.nodes === undefined ? {} : { nodes: positiveInteger('nodes', values.nodes, 1000) }),
+    ...(values.seed === undefined ? {} : { seed: (await import('./sim.js')).parseSeed(values.seed) }),
   };
+  if ((values.nodes !== undefined || values.seed !== undefined) && suite !== 'sim') {
+    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--nodes and --seed are options of the sim suite only');
+  }
   const result = await bench({ quick: values.quick, log: values.json ? () => {} : (s: string) => process.stderr.write(s), ...sized });
   if (!values.json) console.log(format(result));
   if (values.json) console.log(JSON.stringify(result, null, 2));

@@ -26,12 +26,15 @@ const commands: Record<string, () => Promise<Command>> = {
   up: () => import('./up.js'),
   ps: () => import('./ps.js'),
   kill: () => import('./kill.js'),
+  sim: () => import('./sim.js'),
 };
 
 /** Exit codes follow sysexits(3) where one fits. */
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.BAD_ARGUMENT: return 64; // EX_USAGE
+    // A simulation past one of the simulator's limits: ask for less (fewer nodes, a shorter run).
+    case ErrorCode.SIM_LIMIT: return 64; // EX_USAGE
     // A node's API refused the request's shape: the flags' values, as the node checks them.
     case ErrorCode.BAD_REQUEST: return 64; // EX_USAGE
     // The node's API is not there (not running, wrong URL): a service unavailable.

@@ -1,0 +1,211 @@
+/**
+ * The simulator's configuration: every knob, its unit in its name, its default and the reason
+ * for it, and the checks that turn a bad value into E_BAD_ARGUMENT before anything runs.
+ */
+import { ErrorCode, MaxwellError } from '../errors.js';
+import type { ThermalParams } from '../thermal/model.js';
+import type { HeatConfig } from '../thermal/protocol.js';
+import type { Partition } from './network.js';
+
+export type PolicyName = 'maxwell' | 'no-gossip' | 'fair-share' | 'round-robin';
+export const POLICIES: readonly PolicyName[] = ['maxwell', 'no-gossip', 'fair-share', 'round-robin'];
+
+/** Whether a policy sells cores by auction at the node's price (and drains when it rises). */
+export function isMarketPolicy(p: PolicyName): boolean {
+  return p === 'maxwell' || p === 'no-gossip';
+}
+
+export interface SimConfig {
+  seed: number;
+  nodes: number;
+  racks: number;
+  durationS: number;
+  policy: PolicyName;
+  /** The physics step: power, temperature, work and prices advance in steps of this (s). */
+  stepS: number;
+  coresPerNode: number;
+  /** A node's power with every core busy at full speed (W); idle power is the thermal model's. */
+  peakPowerW: number;
+  /** Every node's power cap (W). */
+  powerCapW: number;
+  /**
+   * The power-cap controller's tuning (src/kernel/power-cap.ts) under the market policies. Its
+   * defaults are for the kernel's 5 ms rounds; the simulator updates it once a step (1 s), where
+   * those gains overshoot (the price swung ×20 in a few seconds), so it is slowed down here.
+   */
+  powerCap: { tauMs: number; kp: number; ki: number; maxStepUp: number; maxStepDown: number };
+  /** rackCoupling's recirculation: the share of a node's inlet air that is its lower neighbour's exhaust. */
+  recirculation: number;
+  thermal: Partial<ThermalParams>;
+  heat: Partial<HeatConfig>;
+  network: { intraRackMs: number; interRackMs: number; jitterMs: number; loss: number; partitions: Partition[] };
+  workload: {
+    inferLoad: number;
+    looperLoad: number;
+    inferWorkMeanS: number;
+    looperLifeS: number;
+    looperDeadlineS: number;
+    swing: number;
+    periodS: number;
+    burstFactor: number;
+  };
+  failures: { mtbfH: number; repairS: number };
+  slow: { fraction: number; ms: number };
+  /** "I am dying" alarms raised during the run, to time their spread. */
+  alarms: number;
+  /** An alarm's spread is followed for this long (ms). */
+  alarmWindowMs: number;
+  price: {
+    /** The load part of a node's price: 1 + loadWeight × u², u = busy cores ÷ cores, smoothed. */
+    loadWeight: number;
+    /** The time constant of that smoothing (s). */
+    utilTauS: number;
+  };
+  drain: {
+    /** How often nodes look at their price to drain (s). */
+    intervalS: number;
+    /** Drain when the node's price is above this × the cheapest node's, or rose by this factor since the last look. */
+    ratio: number;
+    maxMovesPerNode: number;
+    /** Jobs with less work left than this finish where they are (s of a core). */
+    minWorkLeftS: number;
+  };
+  migration: { fixedS: number; sPerGiB: number; jPerGiB: number };
+  /** Rent a job pays under the market policies while it lives (tokens per GiB of memory per second). */
+  rentTokensPerGiBS: number;
+  maxJobsPerNode: number;
+  /** Jobs waiting for a node (beyond it, arrivals are refused and counted). */
+  maxQueue: number;
+  /** Columns of the plots (samples over the run). */
+  samples: number;
+  /** Rows of the heat map at most (nodes are binned, hottest of each bin shown). */
+  heatMapRows: number;
+  /** False "dead" verdicts are counted by this many observers (0: all nodes), polled every pollMs. */
+  deadObservers: number;
+  deadPollMs: number;
+}
+
+export const SIM_NODES_MAX = 100_000;
+/**
+ * Under maxwell every node's HeatNode holds a claim (108 bytes) and ~50 bytes of membership for
+ * every member: n² of memory, ~340 MB in all at 1,000 nodes. 2,000 is where that stays a
+ * process's memory.
+ */
+export const SIM_GOSSIP_NODES_MAX = 2000;
+export const SIM_DURATION_S_MAX = 7 * 24 * 3600;
+
+export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
+  seed: 1,
+  nodes: 1000,
+  racks: 40,
+  durationS: 3600,
+  policy: 'maxwell' as PolicyName,
+  // One second: the thermal time constant (R·C = 300 s with the defaults) is far longer, and
+  // the gossip runs between steps on its own event-driven clock.
+  stepS: 1,
+  coresPerNode: 16,
+  peakPowerW: 400,
+  // Idle 200 W, peak 400 W: a cap of 380 W binds above 90% of the cores.
+  powerCapW: 380,
+  powerCap: { tauMs: 3000, kp: 4, ki: 1, maxStepUp: 1.5, maxStepDown: 1.5 },
+  // Between rackCoupling's "well contained" and its maximum (0.5): with it, a rack's upper nodes
+  // at full load run ~15 °C above its bottom ones, and over tMax on a warm day.
+  recirculation: 0.42,
+  // Supply air at 27 °C: the top of ASHRAE's recommended range (A1), where operators who save
+  // on cooling run; it is what puts a loaded rack's upper nodes near tMax (85 °C).
+  thermal: { supplyC: 27 },
+  heat: {},
+  // A datacenter fabric: ~100 µs within a rack, ~300 µs across, queueing tails of ~200 µs; 1% loss.
+  network: { intraRackMs: 0.1, interRackMs: 0.3, jitterMs: 0.2, loss: 0.01, partitions: [] },
+  workload: {
+    // The offered work is the whole cluster (bursts above it): 55% inference, 45% useless loopers.
+    inferLoad: 0.55,
+    looperLoad: 0.45,
+    inferWorkMeanS: 120,
+    looperLifeS: 600,
+    looperDeadlineS: 900,
+    swing: 0.2,
+    periodS: 1800,
+    burstFactor: 1.5,
+  },
+  // 500 h between failures of one node: ~2 failures an hour in 1,000 nodes; 10 minutes to repair.
+  failures: { mtbfH: 500, repairS: 600 },
+  // 2% of the nodes are slow: ~100 ms extra per message and stalls of up to 3 s.
+  slow: { fraction: 0.02, ms: 100 },
+  alarms: 5,
+  alarmWindowMs: 30_000,
+  price: { loadWeight: 4, utilTauS: 20 },
+  drain: { intervalS: 10, ratio: 1.25, maxMovesPerNode: 2, minWorkLeftS: 20 },
+  // A job's memory crosses a 10 Gb/s link at ~1.25 GB/s (0.8 s/GiB) after a 2 s pause to
+  // checkpoint; moving a GiB costs ~150 J on the two ends.
+  migration: { fixedS: 2, sPerGiB: 0.8, jPerGiB: 150 },
+  // The kernel's memory rent (src/kernel/config.ts: 400 µJ per MiB·s), per GiB.
+  rentTokensPerGiBS: 0.4,
+  maxJobsPerNode: 64,
+  maxQueue: 200_000,
+  samples: 240,
+  heatMapRows: 200,
+  // 100 observers polled every 2 s: a "dead" verdict is a rumour that reaches everyone within a
+  // few rounds, and suspicion lasts ≥ 10 s before it, so no verdict slips between two polls.
+  deadObservers: 100,
+  deadPollMs: 2000,
+});
+
+function bad(message: string): MaxwellError {
+  return new MaxwellError(ErrorCode.BAD_ARGUMENT, message);
+}
+
+/** The config with defaults filled in, checked. */
+export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
+  const d = DEFAULT_SIM_CONFIG;
+  const c: SimConfig = {
+    ...d,
+    ...partial,
+    thermal: { ...d.thermal, ...partial.thermal },
+    heat: { ...d.heat, ...partial.heat },
+    network: { ...d.network, ...partial.network },
+    workload: { ...d.workload, ...partial.workload },
+    failures: { ...d.failures, ...partial.failures },
+    slow: { ...d.slow, ...partial.slow },
+    price: { ...d.price, ...partial.price },
+    drain: { ...d.drain, ...partial.drain },
+    migration: { ...d.migration, ...partial.migration },
+    powerCap: { ...d.powerCap, ...partial.powerCap },
+  };
+  const int = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw bad(`${name} must be an integer in [${lo}, ${hi}], not ${v}`);
+  };
+  const num = (name: string, v: number, lo: number, hi: number) => {
+    if (typeof v !== 'number' || !(v >= lo && v <= hi)) throw bad(`${name} must be a number in [${lo}, ${hi}], not ${v}`);
+  };
+  int('seed', c.seed, 0, 2 ** 32 - 1);
+  int('nodes', c.nodes, 1, SIM_NODES_MAX);
+  int('racks', c.racks, 1, c.nodes);
+  if (c.nodes % c.racks !== 0) throw bad(`--nodes (${c.nodes}) must be a multiple of --racks (${c.racks}): every rack holds the same number of nodes`);
+  num('duration', c.durationS, c.stepS, SIM_DURATION_S_MAX);
+  if (!POLICIES.includes(c.policy)) throw bad(`--policy must be one of ${POLICIES.join(', ')}, not '${c.policy}'`);
+  if (c.policy === 'maxwell' && c.nodes > SIM_GOSSIP_NODES_MAX) {
+    throw new MaxwellError(ErrorCode.SIM_LIMIT, `maxwell gossips among all nodes, and at most ${SIM_GOSSIP_NODES_MAX} fit in memory (every node holds every other's claim): --nodes ${c.nodes} is too many`);
+  }
+  num('stepS', c.stepS, 0.01, 60);
+  int('coresPerNode', c.coresPerNode, 1, 4096);
+  num('peakPowerW', c.peakPowerW, 1, 10_000);
+  num('powerCapW', c.powerCapW, 1, 10_000);
+  num('recirculation', c.recirculation, 0, 0.5);
+  num('loss', c.network.loss, 0, 0.99);
+  num('workload.inferLoad', c.workload.inferLoad, 0, 10);
+  num('workload.looperLoad', c.workload.looperLoad, 0, 10);
+  num('workload.inferWorkMeanS', c.workload.inferWorkMeanS, 1, 1e6);
+  num('workload.looperLifeS', c.workload.looperLifeS, 1, 1e6);
+  num('workload.swing', c.workload.swing, 0, 0.99);
+  num('workload.burstFactor', c.workload.burstFactor, 1, 10);
+  num('failures.mtbfH', c.failures.mtbfH, 0, 1e9);
+  num('slow.fraction', c.slow.fraction, 0, 1);
+  int('alarms', c.alarms, 0, 1000);
+  int('maxJobsPerNode', c.maxJobsPerNode, 1, 4096);
+  int('maxQueue', c.maxQueue, 1, 10_000_000);
+  int('samples', c.samples, 2, 10_000);
+  int('heatMapRows', c.heatMapRows, 1, 10_000);
+  num('drain.ratio', c.drain.ratio, 1, 100);
+  return c;
+}

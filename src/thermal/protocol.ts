@@ -1,0 +1,1250 @@
+/**
+ * The heat protocol: each node of a cluster tells the others how hot it is, hears how hot they
+ * are, notices who has gone silent, and moves its price so that work flows away from heat, with
+ * no central controller. A pure core: time, randomness, signing and the network are passed in,
+ * so the same code runs under the seeded simulator (src/sim) and, later, over a real transport.
+ *
+ * What a node does (docs/heat.md has the whole protocol, its parameters and its weak points):
+ *
+ *  - claims (claim.ts): the node signs (member, version, issued, expires, temperature, power,
+ *    headroom, price, heat, alarm) when its reading changes materially (a change that would move
+ *    a neighbour's price), at most once per minClaimIntervalMs, and every refreshMs; an alarm or
+ *    a refutation goes out at once. Claims expire after claimTtlMs;
+ *  - dissemination, Scuttlebutt-style with SWIM's piggybacking: every gossipIntervalMs the node
+ *    sends a PING carrying adverts (member, version) — its own, the recently changed ones (each
+ *    sent a bounded number of times), and a rotating sweep over all members — never claims. The
+ *    peer answers with the claims the node is behind on and asks for those it is behind on
+ *    (message.ts). Bandwidth per node is constant: one PING and one ACK a round, each bounded;
+ *  - an alarm spreads with priority: the dying node pushes its claim at once to alarmFanout
+ *    random members and to its neighbours, and each member that accepts a new alarm pushes it on
+ *    to alarmFanout more (an epidemic: ~log(n)/log(fanout) hops of network latency), while the
+ *    adverts carry it, urgent, to whoever the pushes missed;
+ *  - failure detection (membership.ts): the PING is also SWIM's probe (round-robin over the
+ *    members); no ACK within probeTimeoutMs → PING_REQ to indirectProbes helpers; no ACK by
+ *    suspectAfterMs → suspect, spread as a rumour; Lifeguard's dynamic suspicion timeout and
+ *    local health; a suspect that hears of it refutes with a new claim;
+ *  - the price response (price.ts): priceFactor rises with the node's own heat and falls when a
+ *    live neighbour is hot or dying, damped and with hysteresis;
+ *  - defences: a message from a non-member, from another cluster, or malformed is dropped whole;
+ *    a message carrying a claim with a bad signature is dropped whole (an honest relay checks
+ *    before it relays, so a forged claim convicts its sender); per-peer token buckets on messages
+ *    and on claims to check; per-issuer bucket on accepted versions; a claim at or below the
+ *    version held, expired, or from the future is ignored before its signature is checked.
+ *
+ * Cost (docs/heat.md, "Figures"): a signature check once per (member, version) per node; a tick
+ * that is not due is one comparison; a round builds one PING of at most ~300 bytes.
+ */
+import { assert } from '../assert.js';
+import { ErrorCode, MaxwellError } from '../errors.js';
+import {
+  CLAIM_BYTES,
+  ClaimFormat,
+  FLAG_ALARM,
+  FLAG_NO_READING,
+  MAX_CLAIM_TTL_MS,
+  MAX_MEMBERS,
+  NO_MEMBER,
+  PUBLIC_KEY_BYTES,
+  clusterTagOf,
+  emptyClaimFields,
+  encodeClaim,
+  readClaim,
+  readU53,
+  ClaimVerifier,
+  copyClaim,
+  type ClaimFields,
+  type HeatCrypto,
+  type HeatReading,
+} from './claim.js';
+import { MEMBER_STATE_NAMES, MemberState, Membership, SuspectOutcome, type MemberStateName } from './membership.js';
+import { ADVERT_BYTES, MessageFormat, MessageType, MessageWriter, RUMOUR_BYTES, RumourKind, WANT_BYTES, emptyParsed, parseMessage, type Parsed } from './message.js';
+import { HeatLatch, PriceResponse, checkPriceConfig } from './price.js';
+import { AdvertRing, TransmitQueue, type Queued } from './queue.js';
+import { BucketReduction, TokenBuckets } from './rate.js';
+
+export { ed25519Crypto, type HeatCrypto, type HeatReading } from './claim.js';
+
+export interface HeatTransport {
+  /** Sends best-effort (may be lost, delayed, duplicated, reordered). Must not call back into the node synchronously. */
+  send(to: string, bytes: Uint8Array): void;
+}
+
+export interface HeatConfig {
+  /** A round: one probe and one digest exchange. */
+  gossipIntervalMs: number;
+  /** Digests (PINGs) a round: the first is the probe, the others go to random live members. */
+  fanout: number;
+  /** How long a direct probe waits for its ACK before asking for indirect probes (scaled by local health). */
+  probeTimeoutMs: number;
+  /** Helpers asked to probe a silent member (SWIM's k). */
+  indirectProbes: number;
+  /** A probe not answered, directly or indirectly, by this long (scaled by local health) makes its target suspect. */
+  suspectAfterMs: number;
+  /** The shortest suspicion: a suspect confirmed by `confirmations` independent accusers is dead after this long. */
+  deadAfterMs: number;
+  /** A lone accuser's suspicion lasts deadAfterMs × this (Lifeguard). */
+  suspicionMaxMult: number;
+  /** Independent accusers that bring a suspicion down to deadAfterMs (Lifeguard's K). */
+  confirmations: number;
+  /** Ceiling of the local health multiplier (Lifeguard). */
+  healthMax: number;
+  /** How long a claim lives. */
+  claimTtlMs: number;
+  /** A node re-issues its claim at least this often, changed or not. */
+  refreshMs: number;
+  /** And at most this often, unless its alarm changes or it must refute a suspicion. */
+  minClaimIntervalMs: number;
+  /** A claim issued further than this into the receiver's future is refused (`future`). */
+  maxClockSkewMs: number;
+  /** Per peer: claims it sends that need a signature check, a second (a burst of twice this). */
+  maxClaimsPerPeerPerS: number;
+  /** Per peer: messages a second (a burst of twice this). */
+  maxMessagesPerPeerPerS: number;
+  /** Per issuer: new versions accepted a minute (a burst of a third of this). */
+  maxVersionsPerMemberPerMin: number;
+  /** Members a new alarm is pushed to, by its issuer and by each member that accepts it. */
+  alarmFanout: number;
+  /** Neighbours a node pushes each of its claims to (when the caller names its neighbours). */
+  maxPushTargets: number;
+  /** Recently changed adverts in one PING or ACK. */
+  maxAdvertsPerMessage: number;
+  /** Adverts of the rotating sweep in one PING (anti-entropy: every member is offered every ⌈n/sweep⌉ rounds). */
+  sweepPerMessage: number;
+  /** Claims in one reply. */
+  maxClaimsPerMessage: number;
+  /**
+   * Claims a node sends a second in gossip replies (a burst of twice this): Scuttlebutt's flow
+   * control, the bound on its bandwidth when many claims are new at once (a cluster starting, a
+   * heat wave). Alarm pushes and pushes of its own claims to its neighbours are outside it.
+   */
+  maxClaimsSentPerS: number;
+  /** Rumours (suspect, dead) in one message. */
+  maxRumoursPerMessage: number;
+  /** A changed version is advertised ⌈advertTransmitMult·log10(n + 1)⌉ times (twice that if urgent). */
+  advertTransmitMult: number;
+  /** A rumour is sent ⌈rumourTransmitMult·log10(n + 1)⌉ times (SWIM's λ log n). */
+  rumourTransmitMult: number;
+  /** Heat latches on at this temperature (°C). */
+  hotC: number;
+  /** Heat is 1, and the node raises its alarm by itself, at this temperature (°C). */
+  dyingC: number;
+  /** Hysteresis below hotC (unlatch) and below dyingC (a temperature alarm clears) (°C). */
+  hysteresisC: number;
+  /** priceFactor's ceiling is 1 + raiseMax (own heat 1). */
+  raiseMax: number;
+  /** priceFactor's floor is 1 − lowerMax (a neighbour dying, this node cool). */
+  lowerMax: number;
+  /** The price lag's time constant. */
+  priceTauMs: number;
+  /** The lag's time constant while an alarm is in play. */
+  alarmTauMs: number;
+  /** priceFactor changes only by more than this fraction (hysteresis on the output). */
+  priceDeadband: number;
+  /** A change of own heat by this much is material (re-issue the claim). */
+  materialHeat: number;
+  /** So is a change of temperature by this much (°C). */
+  materialTempC: number;
+  /** And a relative change of power, headroom or price by this fraction. */
+  materialFraction: number;
+}
+
+export const DEFAULT_HEAT_CONFIG: Readonly<HeatConfig> = Object.freeze({
+  gossipIntervalMs: 1000,
+  fanout: 1,
+  probeTimeoutMs: 500,
+  indirectProbes: 3,
+  suspectAfterMs: 2000,
+  deadAfterMs: 10_000,
+  suspicionMaxMult: 4,
+  confirmations: 3,
+  healthMax: 8,
+  claimTtlMs: 90 * 60_000,
+  refreshMs: 30 * 60_000,
+  minClaimIntervalMs: 15_000,
+  maxClockSkewMs: 60_000,
+  maxClaimsPerPeerPerS: 32,
+  maxMessagesPerPeerPerS: 20,
+  maxVersionsPerMemberPerMin: 12,
+  alarmFanout: 6,
+  maxPushTargets: 16,
+  maxAdvertsPerMessage: 8,
+  sweepPerMessage: 4,
+  maxClaimsPerMessage: 4,
+  maxClaimsSentPerS: 2,
+  maxRumoursPerMessage: 8,
+  advertTransmitMult: 2,
+  rumourTransmitMult: 4,
+  hotC: 80,
+  dyingC: 95,
+  hysteresisC: 3,
+  raiseMax: 3,
+  lowerMax: 0.5,
+  priceTauMs: 5000,
+  alarmTauMs: 500,
+  priceDeadband: 0.02,
+  materialHeat: 0.1,
+  materialTempC: 5,
+  materialFraction: 0.25,
+});
+
+/** What became of a received message. Bad input is an outcome, never a throw. */
+export const ReceiveOutcome = {
+  /** Processed: a probe, an exchange, or at least one new claim. */
+  ACCEPTED: 'accepted',
+  /** Its claims were all held already, at that version. */
+  DUPLICATE: 'duplicate',
+  /** A claim older than the one held. */
+  REPLAYED: 'replayed',
+  /** A claim past its expiry. */
+  STALE: 'stale',
+  /** A claim issued further into the future than maxClockSkewMs. */
+  FUTURE: 'future',
+  /** A claim whose signature does not verify: the whole message is dropped. */
+  FORGED: 'forged',
+  /** The sender, or a claim's issuer, is not a member. */
+  UNKNOWN_MEMBER: 'unknown_member',
+  /** The message is for another member list (cluster tag). */
+  WRONG_CLUSTER: 'wrong_cluster',
+  /** The sender (messages or claims to check) or a claim's issuer (versions) is over its rate. */
+  RATE_LIMITED: 'rate_limited',
+  /** Not a message of this format, or past a limit. */
+  MALFORMED: 'malformed',
+  /** The node is stopped. */
+  STOPPED: 'stopped',
+} as const;
+export type ReceiveOutcome = (typeof ReceiveOutcome)[keyof typeof ReceiveOutcome];
+
+export interface HeatComponents {
+  id: string;
+  publicKey: Uint8Array;
+  crypto: HeatCrypto;
+  /** The cluster: member id → raw 32-byte Ed25519 public key. Every node must hold the same list. */
+  members: ReadonlyMap<string, Uint8Array>;
+  transport: HeatTransport;
+  /** Uniform in [0, 1). */
+  random: () => number;
+  /** The members whose heat moves this node's price (rack adjacency). Default: every member. */
+  neighbours?: ReadonlySet<string>;
+}
+
+export interface PeerView {
+  state: MemberStateName;
+  /** From its newest unexpired claim; undefined if none. */
+  tempC?: number;
+  /** Its heat ∈ [0, 1] from that claim. */
+  heat?: number;
+  powerW?: number;
+  headroomW?: number;
+  price?: number;
+  alarm: boolean;
+  /** The version of its newest claim held (0: none). */
+  version: number;
+  expiresMs?: number;
+}
+
+export interface HeatStats {
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+  claimsIssued: number;
+  claimsAccepted: number;
+  /** Signature checks made (each a crypto.verify call). */
+  verifies: number;
+  /** Per outcome: refused messages, and refused claims within accepted messages (duplicates included). */
+  rejected: Record<string, number>;
+}
+
+interface Advert extends Queued {
+  version: number;
+}
+
+interface Rumour extends Queued {
+  kind: RumourKind;
+  subject: number;
+  accuser: number;
+  version: number;
+}
+
+interface Probe {
+  seq: number;
+  target: number;
+  startMs: number;
+  indirectAtMs: number;
+  deadlineMs: number;
+  indirectSent: boolean;
+  nacksExpected: number;
+  nacks: number;
+}
+
+interface Relay {
+  seq: number;
+  requester: number;
+  requesterSeq: number;
+  target: number;
+  deadlineMs: number;
+}
+
+const AlarmReason = { NONE: 0, TEMPERATURE: 1, EXPLICIT: 2 } as const;
+type AlarmReason = (typeof AlarmReason)[keyof typeof AlarmReason];
+
+/** Outstanding probes and relays are bounded; more are refused. */
+const MAX_PROBES = 8;
+const MAX_RELAYS = 32;
+const QUEUE_CAPACITY = 256;
+const URGENT_CAPACITY = 32;
+/** An advert heard back from this many peers at the same version has spread: stop sending it (Demers' feedback). */
+const HEARD_LIMIT = 3;
+const RUMOUR_DEAD_KEY = 0xffff;
+const CLAIM_PASS = 0;
+
+export class HeatNode {
+  readonly stats: HeatStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, claimsIssued: 0, claimsAccepted: 0, verifies: 0, rejected: {} };
+
+  private readonly cfg: HeatConfig;
+  private readonly n: number;
+  private readonly self: number;
+  private readonly ids: string[];
+  private readonly keys: Uint8Array[];
+  private readonly indexOf: ReadonlyMap<string, number>;
+  private readonly tag: number;
+  private readonly verifier: ClaimVerifier;
+  private readonly crypto: HeatCrypto;
+  private readonly transport: HeatTransport;
+  private readonly random: () => number;
+
+  // What this node holds of each member (its own entry included).
+  private readonly version: Float64Array;
+  private readonly expiresMs: Float64Array;
+  private readonly tempC: Float32Array;
+  private readonly heat: Float32Array;
+  private readonly flags: Uint8Array;
+  private readonly claims: Uint8Array;
+  private readonly wantedAtMs: Float64Array;
+
+  private readonly membership: Membership;
+  private readonly messageBuckets: TokenBuckets;
+  private readonly claimBuckets: TokenBuckets;
+  private readonly versionBuckets: TokenBuckets;
+  private readonly adverts: AdvertRing;
+  private readonly urgentAdverts = new TransmitQueue<Advert>(URGENT_CAPACITY);
+  private readonly sendBudget: TokenBuckets;
+  private readonly rumours = new TransmitQueue<Rumour>(QUEUE_CAPACITY);
+  private readonly advertLimit: number;
+  private readonly rumourLimit: number;
+  private readonly probes: Probe[] = [];
+  private readonly relays: Relay[] = [];
+  private seq = 0;
+  private readonly order: Int32Array;
+  private orderAt = 0;
+  private sweepAt = 0;
+  private reprobe = -1;
+
+  // Neighbours and the price response.
+  private readonly isNeighbour: Uint8Array;
+  private readonly pushTargets: number[] = [];
+  private readonly hotNeighbours = new Set<number>();
+  private readonly latch: HeatLatch;
+  private readonly price: PriceResponse;
+
+  // This node's own reading and claim.
+  private reading: HeatReading | undefined;
+  private ownHeat = 0;
+  private alarmReason: AlarmReason = AlarmReason.NONE;
+  private lastIssuedMs = Number.NEGATIVE_INFINITY;
+  private pendingClaim = false;
+  private lastRefuteMs = Number.NEGATIVE_INFINITY;
+  private refutePending = false;
+  private refuteAtLeast = 0;
+  private readonly claimed: ClaimFields = emptyClaimFields();
+
+  private nextRoundMs: number;
+  private nextDueMs = Number.NEGATIVE_INFINITY;
+  private nowMs = Number.NEGATIVE_INFINITY;
+  private running = true;
+
+  // Scratch, reused by every receive: nothing per message is allocated but the reply.
+  private readonly writer = new MessageWriter();
+  private readonly parsed: Parsed = emptyParsed();
+  private readonly fields: ClaimFields = emptyClaimFields();
+  private readonly claimVerdict = new Int8Array(16);
+  private readonly wants: number[] = [];
+  private readonly pushes: number[] = [];
+  private readonly died: number[] = [];
+
+  constructor(components: HeatComponents, init: Partial<HeatConfig> = {}) {
+    const cfg = { ...DEFAULT_HEAT_CONFIG, ...init };
+    checkConfig(cfg);
+    this.cfg = cfg;
+    const { id, publicKey, members } = components;
+    if (members.size < 1 || members.size > MAX_MEMBERS) throw bad(`a cluster has 1 to ${MAX_MEMBERS} members, not ${members.size}`);
+    const list = memberList(members);
+    this.ids = list.ids;
+    this.keys = list.keys;
+    this.indexOf = list.indexOf;
+    const self = this.indexOf.get(id);
+    if (self === undefined) throw bad(`this node (${id}) is not a member of its cluster`);
+    if (!equalBytes(members.get(id)!, publicKey)) throw bad(`this node's public key is not the one its cluster lists for ${id}`);
+    this.self = self;
+    this.n = this.ids.length;
+    this.tag = list.tag;
+    this.verifier = new ClaimVerifier(this.tag);
+    this.crypto = components.crypto;
+    this.transport = components.transport;
+    this.random = components.random;
+
+    const n = this.n;
+    this.version = new Float64Array(n);
+    this.expiresMs = new Float64Array(n);
+    this.tempC = new Float32Array(n);
+    this.heat = new Float32Array(n);
+    this.flags = new Uint8Array(n);
+    this.claims = new Uint8Array(n * CLAIM_BYTES);
+    this.wantedAtMs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    this.membership = new Membership(n, self, cfg);
+    this.messageBuckets = new TokenBuckets(n, 2 * cfg.maxMessagesPerPeerPerS, cfg.maxMessagesPerPeerPerS);
+    this.claimBuckets = new TokenBuckets(n, 2 * cfg.maxClaimsPerPeerPerS, cfg.maxClaimsPerPeerPerS);
+    this.versionBuckets = new TokenBuckets(n, Math.max(2, Math.ceil(cfg.maxVersionsPerMemberPerMin / 3)), cfg.maxVersionsPerMemberPerMin / 60);
+    const log = Math.log10(n + 1);
+    this.advertLimit = Math.max(2, Math.ceil(cfg.advertTransmitMult * log));
+    this.rumourLimit = Math.max(3, Math.ceil(cfg.rumourTransmitMult * log));
+    assert(2 * this.advertLimit <= 255 && this.rumourLimit <= 255, 'transmit limits fit a byte');
+    this.adverts = new AdvertRing(QUEUE_CAPACITY, n, HEARD_LIMIT);
+    this.sendBudget = new TokenBuckets(1, 2 * cfg.maxClaimsSentPerS, cfg.maxClaimsSentPerS);
+
+    this.order = new Int32Array(n - 1);
+    for (let i = 0, j = 0; i < n; i++) if (i !== self) this.order[j++] = i;
+    this.shuffleOrder();
+    this.sweepAt = Math.floor(this.random() * n);
+
+    this.isNeighbour = new Uint8Array(n);
+    if (components.neighbours === undefined) {
+      this.isNeighbour.fill(1);
+    } else {
+      for (const m of components.neighbours) {
+        const i = this.indexOf.get(m);
+        if (i === undefined) throw bad(`neighbour ${m} is not a member of the cluster`);
+        if (i !== self) this.isNeighbour[i] = 1;
+      }
+      const all = [...this.isNeighbour.keys()].filter((i) => this.isNeighbour[i] === 1);
+      for (let k = all.length - 1; k > 0; k--) {
+        const j = Math.floor(this.random() * (k + 1));
+        [all[k], all[j]] = [all[j]!, all[k]!];
+      }
+      this.pushTargets.push(...all.slice(0, cfg.maxPushTargets));
+    }
+    this.isNeighbour[self] = 0;
+    this.latch = new HeatLatch(cfg);
+    this.price = new PriceResponse(cfg);
+    // Nodes must not gossip in lockstep: the first round is at a random point of the first interval.
+    this.nextRoundMs = Number.NaN;
+  }
+
+  /** Resumes a stopped node (a new node is started). */
+  start(): void {
+    this.running = true;
+    this.nextDueMs = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Stops: ticks do nothing and messages are refused (`stopped`); outstanding probes are forgotten. */
+  stop(): void {
+    this.running = false;
+    this.probes.length = 0;
+    this.relays.length = 0;
+  }
+
+  get id(): string {
+    return this.ids[this.self]!;
+  }
+
+  /** When tick next has something to do: a caller may sleep until then (tick is also cheap to call early). */
+  nextTickMs(): number {
+    return this.nextDueMs;
+  }
+
+  /** Lifeguard's local health multiplier (0 = healthy). */
+  get health(): number {
+    return this.membership.health;
+  }
+
+  // ---------------------------------------------------------------- the node's own heat
+
+  observe(r: HeatReading, nowMs: number): void {
+    const now = this.clock(nowMs);
+    for (const k of ['tempC', 'powerW', 'headroomW', 'price'] as const) {
+      if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) throw bad(`a heat reading's ${k} is a finite number, not ${String(r[k])}`);
+    }
+    this.reading = { tempC: r.tempC, powerW: Math.max(0, r.powerW), headroomW: Math.max(0, r.headroomW), price: Math.max(0, r.price) };
+    const heat = this.latch.update(r.tempC);
+    let alarmChanged = false;
+    if (this.alarmReason === AlarmReason.NONE && r.tempC >= this.cfg.dyingC) {
+      this.alarmReason = AlarmReason.TEMPERATURE;
+      alarmChanged = true;
+    } else if (this.alarmReason === AlarmReason.TEMPERATURE && r.tempC <= this.cfg.dyingC - this.cfg.hysteresisC) {
+      this.alarmReason = AlarmReason.NONE;
+      alarmChanged = true;
+    }
+    this.ownHeat = this.alarmReason !== AlarmReason.NONE ? 1 : heat;
+    this.updatePrice(now);
+    if (alarmChanged || this.version[this.self] === 0 || (this.flags[this.self]! & FLAG_NO_READING) !== 0) this.issue(now);
+    else if (this.material()) {
+      if (now >= this.lastIssuedMs + this.cfg.minClaimIntervalMs) this.issue(now);
+      else {
+        this.pendingClaim = true;
+        this.due(this.lastIssuedMs + this.cfg.minClaimIntervalMs);
+      }
+    }
+  }
+
+  /** "I am dying": the alarm goes out at once and stays raised until clearAlarm. */
+  alarm(nowMs: number): void {
+    const now = this.clock(nowMs);
+    if (this.alarmReason === AlarmReason.EXPLICIT) return;
+    const wasRaised = this.alarmReason !== AlarmReason.NONE;
+    this.alarmReason = AlarmReason.EXPLICIT;
+    this.ownHeat = 1;
+    this.updatePrice(now);
+    if (!wasRaised) this.issue(now);
+  }
+
+  clearAlarm(nowMs: number): void {
+    const now = this.clock(nowMs);
+    if (this.alarmReason === AlarmReason.NONE) return;
+    this.alarmReason = AlarmReason.NONE;
+    this.ownHeat = this.reading === undefined ? 0 : this.latch.update(this.reading.tempC);
+    this.updatePrice(now);
+    this.issue(now);
+  }
+
+  get alarmed(): boolean {
+    return this.alarmReason !== AlarmReason.NONE;
+  }
+
+  /** Multiply the node's reserve price by this: in [1 − lowerMax, 1 + raiseMax]. */
+  priceFactor(nowMs: number): number {
+    const now = this.clock(nowMs);
+    this.updatePrice(now);
+    return this.price.factor(now);
+  }
+
+  // ---------------------------------------------------------------- what the node knows
+
+  peer(id: string): PeerView | undefined {
+    const i = this.indexOf.get(id);
+    if (i === undefined) return undefined;
+    if (i === this.self) {
+      const r = this.reading;
+      return { state: 'alive', alarm: this.alarmed, version: this.version[i]!, heat: this.ownHeat, ...(r ? { tempC: r.tempC, powerW: r.powerW, headroomW: r.headroomW, price: r.price } : {}) };
+    }
+    const view: PeerView = { state: MEMBER_STATE_NAMES[this.membership.state[i]!]!, alarm: false, version: this.version[i]! };
+    if (this.version[i]! > 0 && this.expiresMs[i]! > this.nowMs) {
+      view.alarm = (this.flags[i]! & FLAG_ALARM) !== 0;
+      view.heat = this.heat[i]!;
+      view.expiresMs = this.expiresMs[i]!;
+      if ((this.flags[i]! & FLAG_NO_READING) === 0) {
+        const v = new DataView(this.claims.buffer, i * CLAIM_BYTES, CLAIM_BYTES);
+        view.tempC = this.tempC[i]!;
+        view.powerW = v.getUint32(30) / 1000;
+        view.headroomW = v.getUint32(34) / 1000;
+        view.price = v.getFloat32(38);
+      }
+    }
+    return view;
+  }
+
+  /** Every member's id, in index order. */
+  get members(): readonly string[] {
+    return this.ids;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  tick(nowMs: number): void {
+    const now = this.clock(nowMs);
+    if (!this.running || now < this.nextDueMs) return;
+    const cfg = this.cfg;
+    if (Number.isNaN(this.nextRoundMs)) this.nextRoundMs = now + this.random() * cfg.gossipIntervalMs;
+
+    if (this.refutePending && now >= this.lastRefuteMs + cfg.gossipIntervalMs) this.refute(this.refuteAtLeast, now);
+    if (this.reading !== undefined && this.version[this.self]! > 0) {
+      if (now >= this.lastIssuedMs + cfg.refreshMs || (this.pendingClaim && now >= this.lastIssuedMs + cfg.minClaimIntervalMs)) this.issue(now);
+    }
+
+    for (let i = 0; i < this.probes.length; ) {
+      const p = this.probes[i]!;
+      if (!p.indirectSent && now >= p.indirectAtMs) this.probeIndirectly(p);
+      if (now >= p.deadlineMs) {
+        this.probes[i] = this.probes[this.probes.length - 1]!;
+        this.probes.pop();
+        this.probeFailed(p, now);
+      } else i++;
+    }
+    for (let i = 0; i < this.relays.length; ) {
+      const r = this.relays[i]!;
+      if (now >= r.deadlineMs) {
+        this.relays[i] = this.relays[this.relays.length - 1]!;
+        this.relays.pop();
+        this.sendSmall(MessageType.NACK, r.requester, r.requesterSeq, r.target);
+      } else i++;
+    }
+    const died = this.died;
+    died.length = 0;
+    this.membership.expire(now, died);
+    for (const d of died) this.diedNow(d, this.membership.atVersion[d]!);
+
+    if (now >= this.nextRoundMs) {
+      this.round(now);
+      this.nextRoundMs += cfg.gossipIntervalMs;
+      if (this.nextRoundMs <= now) this.nextRoundMs = now + cfg.gossipIntervalMs;
+    }
+    this.updatePrice(now);
+    this.nextDueMs = this.computeNextDue();
+  }
+
+  private computeNextDue(): number {
+    let t = this.nextRoundMs;
+    for (const p of this.probes) t = Math.min(t, p.indirectSent ? p.deadlineMs : p.indirectAtMs);
+    for (const r of this.relays) t = Math.min(t, r.deadlineMs);
+    t = Math.min(t, this.membership.nextDeadlineMs());
+    if (this.refutePending) t = Math.min(t, this.lastRefuteMs + this.cfg.gossipIntervalMs);
+    if (this.reading !== undefined && this.version[this.self]! > 0) {
+      t = Math.min(t, this.lastIssuedMs + this.cfg.refreshMs);
+      if (this.pendingClaim) t = Math.min(t, this.lastIssuedMs + this.cfg.minClaimIntervalMs);
+    }
+    return t;
+  }
+
+  private due(t: number): void {
+    if (t < this.nextDueMs) this.nextDueMs = t;
+  }
+
+  private clock(nowMs: number): number {
+    if (typeof nowMs !== 'number' || !Number.isFinite(nowMs) || nowMs < 0) throw bad(`a time is a finite number of ms ≥ 0, not ${String(nowMs)}`);
+    // Time passed in must not run backwards; if it does, it is treated as standing still.
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    return this.nowMs;
+  }
+
+  // ---------------------------------------------------------------- rounds and probes
+
+  private shuffleOrder(): void {
+    const o = this.order;
+    for (let k = o.length - 1; k > 0; k--) {
+      const j = Math.floor(this.random() * (k + 1));
+      const t = o[k]!;
+      o[k] = o[j]!;
+      o[j] = t;
+    }
+  }
+
+  private nextProbeTarget(): number {
+    if (this.reprobe >= 0) {
+      const t = this.reprobe;
+      this.reprobe = -1;
+      return t;
+    }
+    if (this.orderAt >= this.order.length) {
+      this.orderAt = 0;
+      this.shuffleOrder();
+    }
+    return this.order[this.orderAt++]!;
+  }
+
+  /** A random member other than this node and the two excluded, alive or suspect; -1 if none. */
+  private randomMember(ex1: number, ex2: number): number {
+    const n = this.n;
+    for (let tries = 0; tries < 8; tries++) {
+      const i = Math.floor(this.random() * n);
+      if (i !== this.self && i !== ex1 && i !== ex2 && this.membership.state[i] !== MemberState.DEAD) return i;
+    }
+    const start = Math.floor(this.random() * n);
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      if (i !== this.self && i !== ex1 && i !== ex2 && this.membership.state[i] !== MemberState.DEAD) return i;
+    }
+    return -1;
+  }
+
+  private round(now: number): void {
+    if (this.n === 1) return;
+    const cfg = this.cfg;
+    const target = this.nextProbeTarget();
+    const seq = this.nextSeq();
+    // A dead member is still pinged in its turn (so that one that comes back hears it was
+    // declared dead and refutes), but not probed: its silence says nothing new.
+    if (this.membership.state[target] !== MemberState.DEAD && this.probes.length < MAX_PROBES) {
+      const m = this.membership;
+      this.probes.push({ seq, target, startMs: now, indirectAtMs: now + m.scaled(cfg.probeTimeoutMs), deadlineMs: now + m.scaled(cfg.suspectAfterMs), indirectSent: false, nacksExpected: 0, nacks: 0 });
+    }
+    this.sendPing(target, seq);
+    for (let k = 1; k < cfg.fanout; k++) {
+      const t = this.randomMember(target, -1);
+      if (t < 0) break;
+      this.sendPing(t, this.nextSeq());
+    }
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    if (this.seq === 0) this.seq = 1;
+    return this.seq;
+  }
+
+  private probeIndirectly(p: Probe): void {
+    p.indirectSent = true;
+    for (let k = 0; k < this.cfg.indirectProbes; k++) {
+      const h = this.randomMember(p.target, -1);
+      if (h < 0) break;
+      this.sendSmall(MessageType.PING_REQ, h, p.seq, p.target);
+      p.nacksExpected++;
+    }
+  }
+
+  private probeFailed(p: Probe, now: number): void {
+    const m = this.membership;
+    // Lifeguard: helpers that do not even answer (nack) mean the fault is likely here.
+    m.probeFailed(p.nacksExpected > 0 ? p.nacksExpected - Math.min(p.nacks, p.nacksExpected) : 1);
+    if (m.state[p.target] !== MemberState.ALIVE || m.unhealthy) return;
+    if (m.suspect(p.target, this.version[p.target]!, this.self, now) === SuspectOutcome.STARTED) {
+      this.spreadRumour(RumourKind.SUSPECT, p.target, this.self, this.version[p.target]!);
+      this.onStateChange(p.target, now);
+      // Lifeguard's buddy system: probe the suspect again at once, telling it it is suspected.
+      this.reprobe = p.target;
+    }
+  }
+
+  private probeAnswered(seq: number, target: number): void {
+    const ps = this.probes;
+    for (let i = 0; i < ps.length; i++) {
+      if (ps[i]!.seq === seq && ps[i]!.target === target) {
+        ps[i] = ps[ps.length - 1]!;
+        ps.pop();
+        this.membership.probeAnswered();
+        // The probe's timers are moot: the next tick can wait for the next thing due.
+        this.nextDueMs = this.computeNextDue();
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- claims
+
+  private material(): boolean {
+    const r = this.reading!;
+    const c = this.claimed;
+    const cfg = this.cfg;
+    if ((c.heat === 0) !== (this.ownHeat === 0) || Math.abs(this.ownHeat - c.heat) >= cfg.materialHeat) return true;
+    if (Math.abs(r.tempC - c.tempC) >= cfg.materialTempC) return true;
+    const f = cfg.materialFraction;
+    return changed(r.powerW, c.powerW, f) || changed(r.headroomW, c.headroomW, f) || changed(r.price, c.price, f);
+  }
+
+  /** Issues a new claim now: a new version, pushed to neighbours (and, for a new alarm, to alarmFanout members). */
+  private issue(now: number): void {
+    const self = this.self;
+    const cfg = this.cfg;
+    const nowInt = Math.floor(now);
+    const version = Math.max(this.version[self]! + 1, nowInt);
+    assert(Number.isSafeInteger(version) && nowInt + cfg.claimTtlMs <= Number.MAX_SAFE_INTEGER, 'claim versions and times stay safe integers');
+    const wasAlarm = (this.flags[self]! & FLAG_ALARM) !== 0 && this.version[self]! > 0;
+    const alarm = this.alarmReason !== AlarmReason.NONE;
+    const r = this.reading;
+    const f = this.claimed;
+    f.member = self;
+    f.flags = (alarm ? FLAG_ALARM : 0) | (r === undefined ? FLAG_NO_READING : 0);
+    f.version = version;
+    f.issuedMs = nowInt;
+    f.expiresMs = nowInt + cfg.claimTtlMs;
+    f.tempC = r?.tempC ?? 0;
+    f.powerW = r?.powerW ?? 0;
+    f.headroomW = r?.headroomW ?? 0;
+    f.price = r?.price ?? 0;
+    f.heat = alarm ? 1 : r === undefined ? 0 : this.ownHeat;
+    const bytes = encodeClaim(f, this.tag, this.crypto);
+    this.stats.claimsIssued++;
+    this.store(self, bytes, 0, f);
+    this.lastIssuedMs = now;
+    this.pendingClaim = false;
+    this.advertise(self, version, alarm !== wasAlarm);
+    for (const t of this.pushTargets) this.sendClaims(t, self);
+    if (alarm && !wasAlarm) this.pushAlarm(self, -1);
+    this.due(now + Math.min(cfg.refreshMs, cfg.minClaimIntervalMs));
+  }
+
+  private store(m: number, src: Uint8Array, off: number, f: ClaimFields): void {
+    this.version[m] = f.version;
+    this.expiresMs[m] = f.expiresMs;
+    this.tempC[m] = f.tempC;
+    this.heat[m] = f.heat;
+    this.flags[m] = f.flags;
+    copyClaim(src, off, this.claims, m * CLAIM_BYTES);
+  }
+
+  /** Pushes member m's claim (a new alarm) to alarmFanout random members other than `from` and m. */
+  private pushAlarm(m: number, from: number): void {
+    for (let k = 0; k < this.cfg.alarmFanout; k++) {
+      const t = this.randomMember(from, m);
+      if (t < 0) break;
+      this.sendClaims(t, m);
+    }
+  }
+
+  /**
+   * A refutation: a rumour holds this node suspect or dead at its current version, or a claim of
+   * a past life holds a higher one. At most one a round: each is a new claim the whole cluster
+   * fetches, and a member repeating a rumour must not make this node flood its own versions
+   * (receivers would rate-limit them, and then miss the one that refutes).
+   */
+  private refute(atLeast: number, now: number): void {
+    if (atLeast > this.refuteAtLeast) this.refuteAtLeast = atLeast;
+    if (now < this.lastRefuteMs + this.cfg.gossipIntervalMs) {
+      this.refutePending = true;
+      this.due(this.lastRefuteMs + this.cfg.gossipIntervalMs);
+      return;
+    }
+    this.refutePending = false;
+    this.lastRefuteMs = now;
+    if (this.version[this.self]! < this.refuteAtLeast) this.version[this.self] = this.refuteAtLeast;
+    this.membership.refutedSelf();
+    this.issue(now);
+    this.advertise(this.self, this.version[this.self]!, true);
+  }
+
+  /** Starts spreading (m, version): urgent ones (a new alarm, a refutation) go first in every message, twice as long. */
+  private advertise(m: number, version: number, urgent: boolean): void {
+    if (urgent) {
+      this.adverts.remove(m);
+      this.urgentAdverts.put({ key: m, version, transmits: 0, limit: 2 * this.advertLimit, urgent: false });
+    } else {
+      this.urgentAdverts.remove(m);
+      this.adverts.put(m, version, this.advertLimit);
+    }
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  receive(from: string, bytes: Uint8Array, nowMs: number): ReceiveOutcome {
+    const now = this.clock(nowMs);
+    this.stats.messagesReceived++;
+    this.stats.bytesReceived += bytes.length;
+    if (!this.running) return this.refuse(ReceiveOutcome.STOPPED);
+    const h = this.indexOf.get(from);
+    if (h === undefined) return this.refuse(ReceiveOutcome.UNKNOWN_MEMBER);
+    if (h === this.self) return this.refuse(ReceiveOutcome.MALFORMED);
+    const p = this.parsed;
+    const fmt = parseMessage(bytes, this.n, this.tag, p);
+    if (fmt === MessageFormat.WRONG_CLUSTER) return this.refuse(ReceiveOutcome.WRONG_CLUSTER);
+    if (fmt !== MessageFormat.OK) return this.refuse(ReceiveOutcome.MALFORMED);
+    if (this.messageBuckets.reduce(h, now) === BucketReduction.FAILURE) return this.refuse(ReceiveOutcome.RATE_LIMITED);
+
+    // Claims, first pass: decide each claim, checking signatures; a forgery drops everything.
+    let outcome: ReceiveOutcome | undefined;
+    let accepted = 0;
+    const verdict = this.claimVerdict;
+    for (let i = 0; i < p.claims; i++) {
+      const v = this.judgeClaim(p, p.claimsAt + i * CLAIM_BYTES, h, now);
+      if (v === ReceiveOutcome.FORGED || v === ReceiveOutcome.MALFORMED || v === ReceiveOutcome.UNKNOWN_MEMBER) return this.refuse(v);
+      verdict[i] = v === undefined ? CLAIM_PASS : 1;
+      if (v !== undefined) {
+        this.count(v);
+        outcome ??= v;
+      }
+    }
+    // Second pass: apply. Claims before rumours, so a refutation in the same message wins.
+    for (let i = 0; i < p.claims; i++) {
+      if (verdict[i] !== CLAIM_PASS) continue;
+      if (this.apply(p, p.claimsAt + i * CLAIM_BYTES, h, now)) accepted++;
+    }
+    for (let i = 0; i < p.rumours; i++) this.hearRumour(p.view, p.rumoursAt + i * RUMOUR_BYTES, now);
+
+    const wants = this.wants;
+    const pushes = this.pushes;
+    wants.length = 0;
+    pushes.length = 0;
+    for (let i = 0; i < p.adverts; i++) this.hearAdvert(p.view, p.advertsAt + i * ADVERT_BYTES, now);
+    for (let i = 0; i < p.wants; i++) {
+      const m = p.view.getUint16(p.wantsAt + i * WANT_BYTES);
+      if (this.holds(m, now)) addOnce(pushes, m);
+    }
+
+    switch (p.type) {
+      case MessageType.PING:
+        this.sendAck(h, p.seq, now);
+        break;
+      case MessageType.ACK:
+        this.probeAnswered(p.seq, h);
+        this.relayAnswered(p.seq, h);
+        if (wants.length > 0 || pushes.length > 0) this.sendReply(h, now);
+        break;
+      case MessageType.PING_REQ:
+        this.relayProbe(h, p.seq, p.target, now);
+        break;
+      case MessageType.INDIRECT_ACK:
+        this.probeAnswered(p.seq, p.target);
+        break;
+      case MessageType.NACK:
+        for (const q of this.probes) if (q.seq === p.seq && q.target === p.target) q.nacks++;
+        break;
+      case MessageType.CLAIMS:
+        if (pushes.length > 0) this.sendReply(h, now);
+        break;
+    }
+    if (p.claims > 0 && accepted === 0 && outcome !== undefined) return outcome;
+    return ReceiveOutcome.ACCEPTED;
+  }
+
+  private refuse(o: ReceiveOutcome): ReceiveOutcome {
+    this.count(o);
+    return o;
+  }
+
+  private count(o: ReceiveOutcome): void {
+    this.stats.rejected[o] = (this.stats.rejected[o] ?? 0) + 1;
+  }
+
+  /** Whether this node holds an unexpired claim of m that it can pass on. */
+  private holds(m: number, now: number): boolean {
+    return this.version[m]! > 0 && this.expiresMs[m]! > now;
+  }
+
+  /**
+   * The checks of one claim, cheapest first: undefined if it is to be applied, else why not. The
+   * signature is checked last, and only for a version above the one held.
+   */
+  private judgeClaim(p: Parsed, off: number, h: number, now: number): ReceiveOutcome | undefined {
+    const f = this.fields;
+    const fmt = readClaim(p.view, off, f);
+    if (fmt !== ClaimFormat.OK) return ReceiveOutcome.MALFORMED;
+    const m = f.member;
+    if (m >= this.n) return ReceiveOutcome.UNKNOWN_MEMBER;
+    const held = this.version[m]!;
+    if (f.version === held) return ReceiveOutcome.DUPLICATE;
+    if (f.version < held) return ReceiveOutcome.REPLAYED;
+    if (f.expiresMs <= now) return ReceiveOutcome.STALE;
+    if (f.issuedMs > now + this.cfg.maxClockSkewMs) return ReceiveOutcome.FUTURE;
+    if (this.claimBuckets.reduce(h, now) === BucketReduction.FAILURE) return ReceiveOutcome.RATE_LIMITED;
+    // An issuer's versions are rate-limited, except one that refutes a verdict held here: a
+    // suspect that must refute often (a slow node) must not be declared dead for it.
+    const refutes = this.membership.state[m] !== MemberState.ALIVE && f.version > this.membership.atVersion[m]!;
+    if (m !== this.self && !refutes && !this.versionBuckets.has(m, now)) return ReceiveOutcome.RATE_LIMITED;
+    this.stats.verifies++;
+    if (!this.verifier.verify(p.bytes, off, this.keys[m]!, this.crypto)) return ReceiveOutcome.FORGED;
+    return undefined;
+  }
+
+  /** Applies a checked claim; true if it was new (a duplicate within the same message is not). */
+  private apply(p: Parsed, off: number, h: number, now: number): boolean {
+    const f = this.fields;
+    readClaim(p.view, off, f);
+    const m = f.member;
+    if (f.version <= this.version[m]!) {
+      this.count(ReceiveOutcome.DUPLICATE);
+      return false;
+    }
+    if (m === this.self) {
+      // A claim of ours newer than ours: our own past life (a restart lost the counter). Jump past it.
+      this.refute(f.version, now);
+      return true;
+    }
+    this.versionBuckets.reduce(m, now);
+    const wasAlarm = (this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now;
+    this.store(m, p.bytes, off, f);
+    this.stats.claimsAccepted++;
+    const alarm = (f.flags & FLAG_ALARM) !== 0;
+    const urgent = alarm && !wasAlarm;
+    this.advertise(m, f.version, urgent);
+    if (this.membership.state[m] !== MemberState.ALIVE && f.version > this.membership.atVersion[m]!) {
+      this.membership.refute(m);
+      this.rumours.removeWhere((r) => r.subject === m);
+    }
+    if (this.isNeighbour[m] === 1) {
+      // Only a neighbour that is hot, or was, moves the price: a cool one's news costs nothing here.
+      const hot = f.heat > 0 || alarm;
+      if (hot || this.hotNeighbours.has(m)) {
+        if (hot) this.hotNeighbours.add(m);
+        else this.hotNeighbours.delete(m);
+        this.updatePrice(now);
+      }
+    }
+    if (urgent) this.pushAlarm(m, h);
+    return true;
+  }
+
+  private hearRumour(v: DataView, off: number, now: number): void {
+    const kind = v.getUint8(off) as RumourKind;
+    const s = v.getUint16(off + 1);
+    const accuser = v.getUint16(off + 3);
+    const version = readU53(v, off + 5);
+    if (s === this.self) {
+      // Someone holds us suspect or dead at our current version (or a past life's): refute.
+      if (version >= this.version[this.self]!) this.refute(version, now);
+      return;
+    }
+    // A verdict is only taken on the version this node holds: an older one was refuted already;
+    // of a newer one this node cannot judge (it will hear the rumour again once it has caught up).
+    if (version !== this.version[s]!) return;
+    const m = this.membership;
+    if (kind === RumourKind.SUSPECT) {
+      if (accuser === s) return;
+      const o = m.suspect(s, version, accuser, now);
+      if (o === SuspectOutcome.IGNORED) return;
+      this.spreadRumour(RumourKind.SUSPECT, s, accuser, version);
+      if (o === SuspectOutcome.STARTED) this.onStateChange(s, now);
+      this.due(m.nextDeadlineMs());
+    } else if (m.declareDead(s, version)) {
+      this.diedNow(s, version);
+    }
+  }
+
+  private diedNow(s: number, version: number): void {
+    this.rumours.removeWhere((r) => r.subject === s);
+    this.spreadRumour(RumourKind.DEAD, s, this.self, version);
+    this.onStateChange(s, this.nowMs);
+  }
+
+  private spreadRumour(kind: RumourKind, subject: number, accuser: number, version: number): void {
+    const key = subject * 0x10000 + (kind === RumourKind.DEAD ? RUMOUR_DEAD_KEY : accuser);
+    this.rumours.put({ key, kind, subject, accuser, version, transmits: 0, limit: this.rumourLimit, urgent: false });
+  }
+
+  private onStateChange(m: number, now: number): void {
+    if (this.isNeighbour[m] === 1 && this.hotNeighbours.has(m)) this.updatePrice(now);
+  }
+
+  private hearAdvert(v: DataView, off: number, now: number): void {
+    const m = v.getUint16(off);
+    const version = readU53(v, off + 2);
+    const mine = this.version[m]!;
+    if (version > mine) {
+      // Ask for it, unless it was asked for lately (from another peer, perhaps).
+      if (now - this.wantedAtMs[m]! >= this.cfg.gossipIntervalMs) {
+        this.wantedAtMs[m] = now;
+        addOnce(this.wants, m);
+      }
+    } else if (version < mine) {
+      if (this.holds(m, now)) addOnce(this.pushes, m);
+    } else if (mine > 0) {
+      this.adverts.heard(m, version);
+    }
+  }
+
+  private relayProbe(requester: number, requesterSeq: number, target: number, now: number): void {
+    if (target === this.self || target === requester || this.relays.length >= MAX_RELAYS) return;
+    const seq = this.nextSeq();
+    const deadlineMs = now + this.membership.scaled(this.cfg.probeTimeoutMs);
+    this.relays.push({ seq, requester, requesterSeq, target, deadlineMs });
+    this.due(deadlineMs);
+    this.sendPing(target, seq);
+  }
+
+  private relayAnswered(seq: number, target: number): void {
+    const rs = this.relays;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      if (r.seq === seq && r.target === target) {
+        rs[i] = rs[rs.length - 1]!;
+        rs.pop();
+        this.sendSmall(MessageType.INDIRECT_ACK, r.requester, r.requesterSeq, target);
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private send(to: number, bytes: Uint8Array): void {
+    this.stats.messagesSent++;
+    this.stats.bytesSent += bytes.length;
+    this.transport.send(this.ids[to]!, bytes);
+  }
+
+  /** Adverts: ours, then the recently changed ones. */
+  private writeAdverts(w: MessageWriter): void {
+    const self = this.self;
+    w.advert(self, this.version[self]!);
+    let room = this.cfg.maxAdvertsPerMessage;
+    if (this.urgentAdverts.size > 0) {
+      this.urgentAdverts.take(room, (e) => {
+        room--;
+        return e.key === self || w.advert(e.key, e.version);
+      });
+    }
+    this.adverts.take(room, (m, version) => m === self || w.advert(m, version));
+  }
+
+  /** Rumours: first what this node holds of the recipient (so it can refute), then the queue. */
+  private writeRumours(w: MessageWriter, to: number): void {
+    const m = this.membership;
+    const st = m.state[to]!;
+    if (st !== MemberState.ALIVE) {
+      w.rumour(st === MemberState.DEAD ? RumourKind.DEAD : RumourKind.SUSPECT, to, st === MemberState.DEAD ? this.self : m.accuserOf(to), m.atVersion[to]!);
+    }
+    this.rumours.take(this.cfg.maxRumoursPerMessage, (r) => w.rumour(r.kind, r.subject, r.accuser, r.version));
+  }
+
+  /** The claims the peer wanted or is behind on: alarms first and outside the budget, the rest within it. */
+  private writePushes(w: MessageWriter, now: number): void {
+    const pushes = this.pushes;
+    let room = this.cfg.maxClaimsPerMessage;
+    for (const m of pushes) if (room > 0 && this.alarmedNow(m, now) && w.claim(this.claims, m * CLAIM_BYTES)) room--;
+    for (const m of pushes) {
+      if (room <= 0) return;
+      if (this.alarmedNow(m, now)) continue;
+      if (this.sendBudget.reduce(0, now) === BucketReduction.FAILURE) return;
+      if (w.claim(this.claims, m * CLAIM_BYTES)) room--;
+    }
+  }
+
+  private alarmedNow(m: number, now: number): boolean {
+    return (this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now;
+  }
+
+  private sendPing(to: number, seq: number): void {
+    const w = this.writer.begin(MessageType.PING, this.tag, seq, NO_MEMBER);
+    this.writeAdverts(w);
+    const n = this.n;
+    for (let k = 0; k < this.cfg.sweepPerMessage && k < n - 1; k++) {
+      if (this.sweepAt === this.self) this.sweepAt = (this.sweepAt + 1) % n;
+      if (!w.advert(this.sweepAt, this.version[this.sweepAt]!)) break;
+      this.sweepAt = (this.sweepAt + 1) % n;
+    }
+    this.writeRumours(w, to);
+    this.send(to, w.finish());
+  }
+
+  private sendAck(to: number, seq: number, now: number): void {
+    const w = this.writer.begin(MessageType.ACK, this.tag, seq, NO_MEMBER);
+    this.writeAdverts(w);
+    for (const m of this.wants) w.want(m);
+    this.writeRumours(w, to);
+    this.writePushes(w, now);
+    this.send(to, w.finish());
+  }
+
+  /** A CLAIMS reply: what the peer wanted or is behind on, and what this node wants. */
+  private sendReply(to: number, now: number): void {
+    const w = this.writer.begin(MessageType.CLAIMS, this.tag, 0, NO_MEMBER);
+    for (const m of this.wants) w.want(m);
+    this.writePushes(w, now);
+    if (w.empty) return w.abandon();
+    this.send(to, w.finish());
+  }
+
+  private sendClaims(to: number, m: number): void {
+    const w = this.writer.begin(MessageType.CLAIMS, this.tag, 0, NO_MEMBER);
+    w.claim(this.claims, m * CLAIM_BYTES);
+    this.send(to, w.finish());
+  }
+
+  private sendSmall(type: MessageType, to: number, seq: number, target: number): void {
+    const w = this.writer.begin(type, this.tag, seq, target);
+    this.send(to, w.finish());
+  }
+
+  // ---------------------------------------------------------------- price
+
+  /** The hottest live neighbour's heat (1 for an alarm), and whether any is alarmed. */
+  private neighbourHeat(now: number): [number, boolean] {
+    let max = 0;
+    let alarm = false;
+    for (const m of this.hotNeighbours) {
+      if (this.expiresMs[m]! <= now) {
+        this.hotNeighbours.delete(m);
+        continue;
+      }
+      if (this.membership.state[m] === MemberState.DEAD) continue;
+      const a = (this.flags[m]! & FLAG_ALARM) !== 0;
+      const h = a ? 1 : this.heat[m]!;
+      if (h > max) max = h;
+      alarm ||= a;
+    }
+    return [max, alarm];
+  }
+
+  private updatePrice(now: number): void {
+    const [neighbour, neighbourAlarm] = this.neighbourHeat(now);
+    const canTakeWork = this.reading === undefined || this.reading.headroomW > 0;
+    this.price.set(this.ownHeat, neighbour, canTakeWork, neighbourAlarm || this.alarmed, now);
+  }
+
+  // ---------------------------------------------------------------- invariants
+
+  /** The node's invariants, for tests and the simulator: cheap enough to call now and then, not every step. */
+  isValid(): boolean {
+    if (!this.membership.isValid()) return false;
+    if (!this.adverts.isValid() || !this.sendBudget.isValid()) return false;
+    if (!this.messageBuckets.isValid() || !this.claimBuckets.isValid() || !this.versionBuckets.isValid()) return false;
+    if (this.probes.length > MAX_PROBES || this.relays.length > MAX_RELAYS) return false;
+    for (let m = 0; m < this.n; m++) {
+      const v = this.version[m]!;
+      if (!(Number.isSafeInteger(v) && v >= 0)) return false;
+      if (v > 0 && readU53(new DataView(this.claims.buffer, m * CLAIM_BYTES), 4) !== v) return false;
+      if (v > 0 && this.expiresMs[m]! - v > MAX_CLAIM_TTL_MS + this.cfg.maxClockSkewMs) return false;
+    }
+    return true;
+  }
+}
+
+interface MemberList {
+  ids: string[];
+  keys: Uint8Array[];
+  indexOf: ReadonlyMap<string, number>;
+  tag: number;
+}
+
+/**
+ * The member list in index order, its index and its cluster tag. Cached by the map's identity,
+ * since a simulator builds a thousand nodes from one map; a map must not change once a node uses it.
+ */
+const memberLists = new WeakMap<ReadonlyMap<string, Uint8Array>, MemberList>();
+function memberList(members: ReadonlyMap<string, Uint8Array>): MemberList {
+  const cached = memberLists.get(members);
+  if (cached !== undefined && cached.ids.length === members.size) return cached;
+  const ids = [...members.keys()].sort();
+  const keys = ids.map((m) => {
+    const k = members.get(m)!;
+    if (!(k instanceof Uint8Array) || k.length !== PUBLIC_KEY_BYTES) throw bad(`member ${m}'s key is not a raw 32-byte Ed25519 public key`);
+    if (m.length === 0 || Buffer.byteLength(m, 'utf8') > 255) throw bad(`a member id is 1 to 255 bytes of UTF-8, not '${m.slice(0, 80)}'`);
+    return k;
+  });
+  const list = { ids, keys, indexOf: new Map(ids.map((m, i) => [m, i])), tag: clusterTagOf(ids, keys) };
+  memberLists.set(members, list);
+  return list;
+}
+
+function changed(a: number, b: number, fraction: number): boolean {
+  return Math.abs(a - b) > fraction * Math.max(Math.abs(a), Math.abs(b), 1);
+}
+
+function addOnce(list: number[], m: number): void {
+  if (!list.includes(m)) list.push(m);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function bad(message: string): MaxwellError {
+  return new MaxwellError(ErrorCode.BAD_ARGUMENT, message);
+}
+
+function checkConfig(c: HeatConfig): void {
+  const positive = ['gossipIntervalMs', 'probeTimeoutMs', 'suspectAfterMs', 'deadAfterMs', 'claimTtlMs', 'refreshMs', 'maxClaimsPerPeerPerS', 'maxClaimsSentPerS', 'maxMessagesPerPeerPerS', 'maxVersionsPerMemberPerMin', 'advertTransmitMult', 'rumourTransmitMult'] as const;
+  for (const k of positive) if (!(typeof c[k] === 'number' && c[k] > 0 && Number.isFinite(c[k]))) throw bad(`heat config ${k} is a positive number, not ${String(c[k])}`);
+  const counts = ['fanout', 'indirectProbes', 'confirmations', 'healthMax', 'alarmFanout', 'maxPushTargets', 'maxAdvertsPerMessage', 'sweepPerMessage', 'maxClaimsPerMessage', 'maxRumoursPerMessage'] as const;
+  for (const k of counts) if (!(Number.isInteger(c[k]) && c[k] >= 0 && c[k] <= 64)) throw bad(`heat config ${k} is an integer in [0, 64], not ${String(c[k])}`);
+  if (c.fanout < 1) throw bad('heat config fanout is at least 1 (the probe)');
+  if (c.maxClaimsPerMessage < 1 || c.maxClaimsPerMessage > 12) throw bad('heat config maxClaimsPerMessage is in [1, 12]');
+  if (c.maxRumoursPerMessage > 31) throw bad('heat config maxRumoursPerMessage is at most 31 (one place is kept for the recipient)');
+  if (c.maxAdvertsPerMessage + c.sweepPerMessage > 63) throw bad('heat config maxAdvertsPerMessage + sweepPerMessage is at most 63');
+  if (!(c.suspicionMaxMult >= 1)) throw bad('heat config suspicionMaxMult is at least 1');
+  if (!(c.probeTimeoutMs <= c.suspectAfterMs)) throw bad('heat config probeTimeoutMs ≤ suspectAfterMs');
+  if (!(c.claimTtlMs <= MAX_CLAIM_TTL_MS && c.refreshMs < c.claimTtlMs)) throw bad('heat config refreshMs < claimTtlMs ≤ 24 h');
+  if (!(c.minClaimIntervalMs >= 0 && c.minClaimIntervalMs <= c.refreshMs)) throw bad('heat config 0 ≤ minClaimIntervalMs ≤ refreshMs');
+  if (!(c.maxClockSkewMs >= 0 && Number.isFinite(c.maxClockSkewMs))) throw bad('heat config maxClockSkewMs is a finite number ≥ 0');
+  if (!(c.materialHeat > 0 && c.materialTempC > 0 && c.materialFraction > 0)) throw bad('heat config material thresholds are positive');
+  const p = checkPriceConfig(c);
+  if (p !== undefined) throw bad(`heat config: ${p}`);
+}

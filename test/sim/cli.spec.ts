@@ -1,0 +1,43 @@
+// `maxwell sim` (src/cli/sim.ts): bad flags exit 64 (EX_USAGE) with a message that names the
+// flag; a small run prints the benchmark's JSON shape with one policy.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { maxwell } from '../cli-helper.js';
+
+const bad: [string[], RegExp][] = [
+  [['--policy', 'cheapest'], /--policy must be one of maxwell, no-gossip, fair-share, round-robin, not 'cheapest'/],
+  [['--nodes', '0'], /--nodes must be a positive number/],
+  [['--nodes', '10', '--racks', '3'], /--nodes \(10\) must be a multiple of --racks \(3\)/],
+  [['--duration', 'an hour'], /--duration is a time such as 3600, 90s, 30m or 1h/],
+  [['--loss', '150%'], /--loss is a fraction in \[0, 1\)/],
+  [['--seed', '1.5'], /--seed must be an integer in \[0, 2\^32\), not '1.5'/],
+  [['--frobnicate'], /Unknown option '--frobnicate'/],
+  [['extra'], /unexpected argument 'extra'/],
+];
+
+for (const [args, message] of bad) {
+  it(`maxwell sim ${args.join(' ')} exits 64`, async () => {
+    const r = await maxwell(['sim', ...args]);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /^maxwell sim: E_BAD_ARGUMENT: /);
+    assert.match(r.stderr, message);
+  });
+}
+
+it('maxwell sim --json prints one policy in the benchmark\'s shape', async () => {
+  const r = await maxwell(['sim', '--nodes', '20', '--racks', '4', '--duration', '60s', '--policy', 'fair-share', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Record<string, unknown>;
+  const policies = s.policies as Record<string, unknown>[];
+  assert.equal(policies.length, 1);
+  for (const k of ['name', 'peak_temp_c', 'throttled_node_s', 'ig_per_j', 'throughput']) assert.ok(k in policies[0]!, k);
+  for (const k of ['alarm_p99_s', 'bandwidth_bytes_per_node_s', 'false_dead_per_node_h', 'wall_s']) assert.ok(k in s, k);
+  assert.equal(policies[0]!.name, 'fair-share');
+  assert.equal(s.alarm_p99_s, null, 'fair-share does not gossip');
+});
+
+it('maxwell sim past the gossip limit exits 64 with E_SIM_LIMIT, before any work', async () => {
+  const r = await maxwell(['sim', '--nodes', '4000', '--racks', '40']);
+  assert.equal(r.code, 64, r.stderr);
+  assert.match(r.stderr, /^maxwell sim: E_SIM_LIMIT: maxwell gossips among all nodes, and at most 2000 fit/);
+});

@@ -1,0 +1,39 @@
+// The simulator's network and failure knobs do what they say, end to end: loss drops that
+// fraction of the gossip, a partition drops the traffic across it only while it lasts, failures
+// take nodes down and restart their jobs elsewhere.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { simulate, type SimConfig } from '../../src/sim/index.js';
+
+const base: Partial<SimConfig> = { nodes: 40, racks: 4, durationS: 180, seed: 5, alarms: 0, failures: { mtbfH: 0, repairS: 60 }, slow: { fraction: 0, ms: 0 } };
+const net = (loss: number, partitions: SimConfig['network']['partitions'] = []) => ({ intraRackMs: 0.1, interRackMs: 0.3, jitterMs: 0.2, loss, partitions });
+
+it('loss: the network loses that fraction of the messages sent', () => {
+  for (const loss of [0, 0.05, 0.3]) {
+    const { summary: s } = simulate({ ...base, network: net(loss) }, ['maxwell']);
+    const n = s.network!;
+    const measured = n.lostToLoss! / n.messagesSent!;
+    assert.ok(n.messagesSent! > 10_000, `${n.messagesSent} messages`);
+    assert.ok(Math.abs(measured - loss) < 0.01 + 4 * Math.sqrt((loss * (1 - loss)) / n.messagesSent!), `loss ${loss}: measured ${measured}`);
+    assert.equal(n.lostToPartition, 0);
+  }
+});
+
+it('a partition drops only cross traffic, only while it lasts', () => {
+  const none = simulate({ ...base, network: net(0) }, ['maxwell']).summary.network!;
+  const cut = simulate({ ...base, network: net(0, [{ startMs: 60_000, endMs: 120_000, groups: [[0, 1]] }]) }, ['maxwell']).summary.network!;
+  assert.equal(none.lostToPartition, 0);
+  assert.ok(cut.lostToPartition! > 0);
+  // A third of the run, half the rack pairs cut both ways: well under half of all messages.
+  assert.ok(cut.lostToPartition! < 0.3 * cut.messagesSent!, `${cut.lostToPartition} of ${cut.messagesSent}`);
+});
+
+it('failures take nodes down: their messages are lost, their inference jobs start again elsewhere', () => {
+  const { summary: s } = simulate({ ...base, durationS: 600, failures: { mtbfH: 1, repairS: 120 } }, ['maxwell', 'fair-share']);
+  for (const p of s.policies) {
+    assert.ok(p.node_failures >= 3, `${p.name}: ${p.node_failures} failures`);
+    assert.ok(p.restarted_by_failure > 0, `${p.name}: restarted ${p.restarted_by_failure}`);
+  }
+  assert.ok(s.network!.lostToDown! + s.network!.notSentDown! > 0);
+  assert.ok(s.true_dead_verdicts! >= 0);
+});
