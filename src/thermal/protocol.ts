@@ -251,6 +251,12 @@ export interface HeatStats {
   claimsAccepted: number;
   /** Signature checks made (each a crypto.verify call). */
   verifies: number;
+  /** Suspicions this node raised from its own probes. */
+  suspicions: number;
+  /** Members this node came to hold dead (its own timer, or a rumour). */
+  deaths: number;
+  /** Times this node refuted a suspicion or death of itself. */
+  refutations: number;
   /** Per outcome: refused messages, and refused claims within accepted messages (duplicates included). */
   rejected: Record<string, number>;
 }
@@ -282,6 +288,10 @@ interface Relay {
   requester: number;
   requesterSeq: number;
   target: number;
+  /** Lifeguard: tell the requester "I tried, no answer yet" before its own timer runs out, */
+  nackAtMs: number;
+  nacked: boolean;
+  /** but keep listening: a slow target's late ACK is still relayed, until the requester would have given up. */
   deadlineMs: number;
 }
 
@@ -299,7 +309,7 @@ const RUMOUR_DEAD_KEY = 0xffff;
 const CLAIM_PASS = 0;
 
 export class HeatNode {
-  readonly stats: HeatStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, claimsIssued: 0, claimsAccepted: 0, verifies: 0, rejected: {} };
+  readonly stats: HeatStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, claimsIssued: 0, claimsAccepted: 0, verifies: 0, suspicions: 0, deaths: 0, refutations: 0, rejected: {} };
 
   private readonly cfg: HeatConfig;
   private readonly n: number;
@@ -333,6 +343,13 @@ export class HeatNode {
   private readonly advertLimit: number;
   private readonly rumourLimit: number;
   private readonly probes: Probe[] = [];
+  /** The last probes that failed (sequence number, start): an answer to one arrives late, so the fault was here. */
+  private readonly failedSeqs = new Uint32Array(16);
+  private readonly failedStartMs = new Float64Array(16);
+  private failedAt = 0;
+  /** This node's round-trip estimate to the members it probes (TCP's SRTT and RTTVAR, RFC 6298); 0 before any. */
+  private srttMs = 0;
+  private rttvarMs = 0;
   private readonly relays: Relay[] = [];
   private seq = 0;
   private readonly order: Int32Array;
@@ -370,6 +387,8 @@ export class HeatNode {
   private readonly claimVerdict = new Int8Array(16);
   private readonly wants: number[] = [];
   private readonly pushes: number[] = [];
+  /** Claims that refute a rumour the peer sent (it is behind on them): sent first, outside the budget. */
+  private readonly refuting: number[] = [];
   private readonly died: number[] = [];
 
   constructor(components: HeatComponents, init: Partial<HeatConfig> = {}) {
@@ -449,6 +468,7 @@ export class HeatNode {
   /** Stops: ticks do nothing and messages are refused (`stopped`); outstanding probes are forgotten. */
   stop(): void {
     this.running = false;
+    this.nextDueMs = Number.POSITIVE_INFINITY;
     this.probes.length = 0;
     this.relays.length = 0;
   }
@@ -457,7 +477,11 @@ export class HeatNode {
     return this.ids[this.self]!;
   }
 
-  /** When tick next has something to do: a caller may sleep until then (tick is also cheap to call early). */
+  /**
+   * When tick next has something to do: a caller may sleep until then (tick is also cheap to call
+   * early). Before the first tick it is -Infinity (tick now); after a tick it is always later than
+   * that tick's time; +Infinity while stopped. A receive or observe may make it earlier.
+   */
   nextTickMs(): number {
     return this.nextDueMs;
   }
@@ -581,10 +605,13 @@ export class HeatNode {
     }
     for (let i = 0; i < this.relays.length; ) {
       const r = this.relays[i]!;
+      if (!r.nacked && now >= r.nackAtMs) {
+        r.nacked = true;
+        this.sendSmall(MessageType.NACK, r.requester, r.requesterSeq, r.target);
+      }
       if (now >= r.deadlineMs) {
         this.relays[i] = this.relays[this.relays.length - 1]!;
         this.relays.pop();
-        this.sendSmall(MessageType.NACK, r.requester, r.requesterSeq, r.target);
       } else i++;
     }
     const died = this.died;
@@ -599,12 +626,13 @@ export class HeatNode {
     }
     this.updatePrice(now);
     this.nextDueMs = this.computeNextDue();
+    assert(this.nextDueMs > now, 'a tick leaves nothing due at its own time');
   }
 
   private computeNextDue(): number {
     let t = this.nextRoundMs;
     for (const p of this.probes) t = Math.min(t, p.indirectSent ? p.deadlineMs : p.indirectAtMs);
-    for (const r of this.relays) t = Math.min(t, r.deadlineMs);
+    for (const r of this.relays) t = Math.min(t, r.nacked ? r.deadlineMs : r.nackAtMs);
     t = Math.min(t, this.membership.nextDeadlineMs());
     if (this.refutePending) t = Math.min(t, this.lastRefuteMs + this.cfg.gossipIntervalMs);
     if (this.reading !== undefined && this.version[this.self]! > 0) {
@@ -674,7 +702,12 @@ export class HeatNode {
     // declared dead and refutes), but not probed: its silence says nothing new.
     if (this.membership.state[target] !== MemberState.DEAD && this.probes.length < MAX_PROBES) {
       const m = this.membership;
-      this.probes.push({ seq, target, startMs: now, indirectAtMs: now + m.scaled(cfg.probeTimeoutMs), deadlineMs: now + m.scaled(cfg.suspectAfterMs), indirectSent: false, nacksExpected: 0, nacks: 0 });
+      // The timeouts stretch with this node's own measured round trip (a slow node waits longer
+      // before it blames anyone) and with its local health (Lifeguard).
+      const rto = this.srttMs + 4 * this.rttvarMs;
+      const indirect = Math.max(cfg.probeTimeoutMs, rto);
+      const deadline = Math.max(cfg.suspectAfterMs, indirect + rto + cfg.probeTimeoutMs);
+      this.probes.push({ seq, target, startMs: now, indirectAtMs: now + m.scaled(indirect), deadlineMs: now + m.scaled(deadline), indirectSent: false, nacksExpected: 0, nacks: 0 });
     }
     this.sendPing(target, seq);
     for (let k = 1; k < cfg.fanout; k++) {
@@ -702,10 +735,14 @@ export class HeatNode {
 
   private probeFailed(p: Probe, now: number): void {
     const m = this.membership;
+    this.failedSeqs[this.failedAt] = p.seq;
+    this.failedStartMs[this.failedAt] = p.startMs;
+    this.failedAt = (this.failedAt + 1) % this.failedSeqs.length;
     // Lifeguard: helpers that do not even answer (nack) mean the fault is likely here.
     m.probeFailed(p.nacksExpected > 0 ? p.nacksExpected - Math.min(p.nacks, p.nacksExpected) : 1);
     if (m.state[p.target] !== MemberState.ALIVE || m.unhealthy) return;
     if (m.suspect(p.target, this.version[p.target]!, this.self, now) === SuspectOutcome.STARTED) {
+      this.stats.suspicions++;
       this.spreadRumour(RumourKind.SUSPECT, p.target, this.self, this.version[p.target]!);
       this.onStateChange(p.target, now);
       // Lifeguard's buddy system: probe the suspect again at once, telling it it is suspected.
@@ -713,18 +750,46 @@ export class HeatNode {
     }
   }
 
-  private probeAnswered(seq: number, target: number): void {
+  /** An ACK (direct: `direct`) or INDIRECT_ACK answered probe `seq` of `target`. */
+  private probeAnswered(seq: number, target: number, now: number, direct: boolean): void {
     const ps = this.probes;
+    // One step past Lifeguard: an answer to a probe that already failed means the target was
+    // alive and this node too slow to hear it in time. Its health worsens, and its round-trip
+    // estimate learns the truth, so that a slow node does not go on accusing live members.
+    const late = seq === 0 ? -1 : this.failedSeqs.indexOf(seq);
+    if (late >= 0) {
+      this.membership.probeFailed(1);
+      this.failedSeqs[late] = 0;
+      if (direct) this.sampleRtt(now - this.failedStartMs[late]!);
+      return;
+    }
     for (let i = 0; i < ps.length; i++) {
-      if (ps[i]!.seq === seq && ps[i]!.target === target) {
+      const p = ps[i]!;
+      if (p.seq === seq && p.target === target) {
         ps[i] = ps[ps.length - 1]!;
         ps.pop();
+        if (direct) this.sampleRtt(now - p.startMs);
         this.membership.probeAnswered();
         // The probe's timers are moot: the next tick can wait for the next thing due.
         this.nextDueMs = this.computeNextDue();
         return;
       }
     }
+  }
+
+  private sampleRtt(sampleMs: number): void {
+    if (this.srttMs === 0) {
+      this.srttMs = sampleMs;
+      this.rttvarMs = sampleMs / 2;
+    } else {
+      this.rttvarMs = 0.75 * this.rttvarMs + 0.25 * Math.abs(this.srttMs - sampleMs);
+      this.srttMs = 0.875 * this.srttMs + 0.125 * sampleMs;
+    }
+  }
+
+  /** This node's smoothed round trip to the members it probes (ms; 0 before any answer). */
+  get rttMs(): number {
+    return this.srttMs;
   }
 
   // ---------------------------------------------------------------- claims
@@ -806,6 +871,7 @@ export class HeatNode {
     this.lastRefuteMs = now;
     if (this.version[this.self]! < this.refuteAtLeast) this.version[this.self] = this.refuteAtLeast;
     this.membership.refutedSelf();
+    this.stats.refutations++;
     this.issue(now);
     this.advertise(this.self, this.version[this.self]!, true);
   }
@@ -855,38 +921,41 @@ export class HeatNode {
       if (verdict[i] !== CLAIM_PASS) continue;
       if (this.apply(p, p.claimsAt + i * CLAIM_BYTES, h, now)) accepted++;
     }
-    for (let i = 0; i < p.rumours; i++) this.hearRumour(p.view, p.rumoursAt + i * RUMOUR_BYTES, now);
-
     const wants = this.wants;
     const pushes = this.pushes;
     wants.length = 0;
     pushes.length = 0;
-    for (let i = 0; i < p.adverts; i++) this.hearAdvert(p.view, p.advertsAt + i * ADVERT_BYTES, now);
+    this.refuting.length = 0;
+    for (let i = 0; i < p.rumours; i++) this.hearRumour(p.view, p.rumoursAt + i * RUMOUR_BYTES, now);
+
+    // What the peer asked for comes first, in its order (it puts what would refute a verdict
+    // first); then what its adverts show it is behind on.
     for (let i = 0; i < p.wants; i++) {
       const m = p.view.getUint16(p.wantsAt + i * WANT_BYTES);
       if (this.holds(m, now)) addOnce(pushes, m);
     }
+    for (let i = 0; i < p.adverts; i++) this.hearAdvert(p.view, p.advertsAt + i * ADVERT_BYTES, now);
 
     switch (p.type) {
       case MessageType.PING:
         this.sendAck(h, p.seq, now);
         break;
       case MessageType.ACK:
-        this.probeAnswered(p.seq, h);
+        this.probeAnswered(p.seq, h, now, true);
         this.relayAnswered(p.seq, h);
-        if (wants.length > 0 || pushes.length > 0) this.sendReply(h, now);
+        if (wants.length > 0 || pushes.length > 0 || this.refuting.length > 0) this.sendReply(h, now);
         break;
       case MessageType.PING_REQ:
         this.relayProbe(h, p.seq, p.target, now);
         break;
       case MessageType.INDIRECT_ACK:
-        this.probeAnswered(p.seq, p.target);
+        this.probeAnswered(p.seq, p.target, now, false);
         break;
       case MessageType.NACK:
         for (const q of this.probes) if (q.seq === p.seq && q.target === p.target) q.nacks++;
         break;
       case MessageType.CLAIMS:
-        if (pushes.length > 0) this.sendReply(h, now);
+        if (pushes.length > 0 || this.refuting.length > 0) this.sendReply(h, now);
         break;
     }
     if (p.claims > 0 && accepted === 0 && outcome !== undefined) return outcome;
@@ -976,13 +1045,26 @@ export class HeatNode {
     const accuser = v.getUint16(off + 3);
     const version = readU53(v, off + 5);
     if (s === this.self) {
-      // Someone holds us suspect or dead at our current version (or a past life's): refute.
-      if (version >= this.version[this.self]!) this.refute(version, now);
+      // Someone holds us suspect or dead at our current version (or a past life's): refute. At an
+      // older version, our newer claim has not reached everyone yet: spread it again, urgently.
+      const mine = this.version[this.self]!;
+      if (version >= mine) this.refute(version, now);
+      else if (this.urgentAdverts.get(this.self)?.version !== mine) this.advertise(this.self, mine, true);
       return;
     }
-    // A verdict is only taken on the version this node holds: an older one was refuted already;
-    // of a newer one this node cannot judge (it will hear the rumour again once it has caught up).
-    if (version !== this.version[s]!) return;
+    // A verdict is only taken on the version this node holds. On an older one, the sender is
+    // behind: the claim that refutes it goes back at once, outside the budget (else, in a busy
+    // cluster, it could arrive after the sender's timer). Of a newer one this node cannot judge;
+    // it asks for that claim, first.
+    const held = this.version[s]!;
+    if (version < held) {
+      if (this.holds(s, now)) addOnce(this.refuting, s);
+      return;
+    }
+    if (version > held) {
+      if (now - this.wantedAtMs[s]! >= this.cfg.gossipIntervalMs) addOnce(this.wants, s);
+      return;
+    }
     const m = this.membership;
     if (kind === RumourKind.SUSPECT) {
       if (accuser === s) return;
@@ -997,6 +1079,7 @@ export class HeatNode {
   }
 
   private diedNow(s: number, version: number): void {
+    this.stats.deaths++;
     this.rumours.removeWhere((r) => r.subject === s);
     this.spreadRumour(RumourKind.DEAD, s, this.self, version);
     this.onStateChange(s, this.nowMs);
@@ -1017,10 +1100,7 @@ export class HeatNode {
     const mine = this.version[m]!;
     if (version > mine) {
       // Ask for it, unless it was asked for lately (from another peer, perhaps).
-      if (now - this.wantedAtMs[m]! >= this.cfg.gossipIntervalMs) {
-        this.wantedAtMs[m] = now;
-        addOnce(this.wants, m);
-      }
+      if (now - this.wantedAtMs[m]! >= this.cfg.gossipIntervalMs) addOnce(this.wants, m);
     } else if (version < mine) {
       if (this.holds(m, now)) addOnce(this.pushes, m);
     } else if (mine > 0) {
@@ -1031,9 +1111,11 @@ export class HeatNode {
   private relayProbe(requester: number, requesterSeq: number, target: number, now: number): void {
     if (target === this.self || target === requester || this.relays.length >= MAX_RELAYS) return;
     const seq = this.nextSeq();
-    const deadlineMs = now + this.membership.scaled(this.cfg.probeTimeoutMs);
-    this.relays.push({ seq, requester, requesterSeq, target, deadlineMs });
-    this.due(deadlineMs);
+    const cfg = this.cfg;
+    const nackAtMs = now + 0.8 * cfg.probeTimeoutMs;
+    const deadlineMs = now + Math.max(cfg.probeTimeoutMs, cfg.suspectAfterMs - cfg.probeTimeoutMs);
+    this.relays.push({ seq, requester, requesterSeq, target, nackAtMs, nacked: false, deadlineMs });
+    this.due(nackAtMs);
     this.sendPing(target, seq);
   }
 
@@ -1082,21 +1164,28 @@ export class HeatNode {
     this.rumours.take(this.cfg.maxRumoursPerMessage, (r) => w.rumour(r.kind, r.subject, r.accuser, r.version));
   }
 
-  /** The claims the peer wanted or is behind on: alarms first and outside the budget, the rest within it. */
+  /**
+   * The claims the peer wanted or is behind on. Urgent ones first and outside the budget: an
+   * alarm, or a claim this node is still spreading urgently (a new alarm, a refutation), since a
+   * refutation stuck behind a queue of ordinary news is a live node declared dead.
+   */
   private writePushes(w: MessageWriter, now: number): void {
     const pushes = this.pushes;
+    const refuting = this.refuting;
     let room = this.cfg.maxClaimsPerMessage;
-    for (const m of pushes) if (room > 0 && this.alarmedNow(m, now) && w.claim(this.claims, m * CLAIM_BYTES)) room--;
+    for (const m of refuting) if (room > 0 && w.claim(this.claims, m * CLAIM_BYTES)) room--;
+    for (const m of pushes) if (room > 0 && !refuting.includes(m) && this.urgentNow(m, now) && w.claim(this.claims, m * CLAIM_BYTES)) room--;
     for (const m of pushes) {
       if (room <= 0) return;
-      if (this.alarmedNow(m, now)) continue;
+      if (refuting.includes(m) || this.urgentNow(m, now)) continue;
       if (this.sendBudget.reduce(0, now) === BucketReduction.FAILURE) return;
       if (w.claim(this.claims, m * CLAIM_BYTES)) room--;
     }
   }
 
-  private alarmedNow(m: number, now: number): boolean {
-    return (this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now;
+  private urgentNow(m: number, now: number): boolean {
+    if ((this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now) return true;
+    return this.urgentAdverts.size > 0 && this.urgentAdverts.get(m)?.version === this.version[m];
   }
 
   private sendPing(to: number, seq: number): void {
@@ -1112,10 +1201,29 @@ export class HeatNode {
     this.send(to, w.finish());
   }
 
+  /**
+   * What this node asks for: members it holds suspect or dead first (a newer claim would refute
+   * the verdict), then the rest; no more than two replies' worth, since a peer sends at most
+   * maxClaimsPerMessage a reply and an unanswered want waits a round before it is asked again.
+   */
+  private writeWants(w: MessageWriter, now: number): void {
+    const cap = 2 * this.cfg.maxClaimsPerMessage;
+    let written = 0;
+    for (let pass = 0; pass < 2 && written < cap; pass++) {
+      for (const m of this.wants) {
+        if (written >= cap) break;
+        if ((this.membership.state[m] !== MemberState.ALIVE) !== (pass === 0)) continue;
+        if (!w.want(m)) return;
+        this.wantedAtMs[m] = now;
+        written++;
+      }
+    }
+  }
+
   private sendAck(to: number, seq: number, now: number): void {
     const w = this.writer.begin(MessageType.ACK, this.tag, seq, NO_MEMBER);
     this.writeAdverts(w);
-    for (const m of this.wants) w.want(m);
+    this.writeWants(w, now);
     this.writeRumours(w, to);
     this.writePushes(w, now);
     this.send(to, w.finish());
@@ -1124,7 +1232,7 @@ export class HeatNode {
   /** A CLAIMS reply: what the peer wanted or is behind on, and what this node wants. */
   private sendReply(to: number, now: number): void {
     const w = this.writer.begin(MessageType.CLAIMS, this.tag, 0, NO_MEMBER);
-    for (const m of this.wants) w.want(m);
+    this.writeWants(w, now);
     this.writePushes(w, now);
     if (w.empty) return w.abandon();
     this.send(to, w.finish());

@@ -113,6 +113,7 @@ export class AdvertRing {
   private readonly slotOf: Int32Array;
   private count = 0;
   private cursor = 0;
+  private readonly spent: number[] = [];
 
   constructor(
     readonly capacity: number,
@@ -158,15 +159,26 @@ export class AdvertRing {
     if (s >= 0 && this.version[s] === version && ++this.heardBy[s]! >= this.heardLimit) this.removeSlot(s);
   }
 
-  /** Offers up to `max` adverts to `send` (false: the message is full). */
+  /** Offers up to `max` adverts to `send` (false: the message is full), each at most once. */
   take(max: number, send: (member: number, version: number) => boolean): void {
-    let n = Math.min(max, this.count);
-    while (n-- > 0 && this.count > 0) {
-      if (this.cursor >= this.count) this.cursor = 0;
-      const s = this.cursor;
-      if (!send(this.member[s]!, this.version[s]!)) return;
-      if (++this.transmits[s]! >= this.limit[s]!) this.removeSlot(s);
-      else this.cursor = s + 1;
+    const count = this.count;
+    const n = Math.min(max, count);
+    if (n <= 0) return;
+    if (this.cursor >= count) this.cursor = 0;
+    // Distinct slots from the cursor, wrapping; the spent ones are removed afterwards, highest
+    // first, so that a removal (which moves the last entry into the hole) moves none still pending.
+    const spent = this.spent;
+    spent.length = 0;
+    let s = this.cursor;
+    for (let k = 0; k < n; k++) {
+      if (!send(this.member[s]!, this.version[s]!)) break;
+      if (++this.transmits[s]! >= this.limit[s]!) spent.push(s);
+      s = s + 1 === count ? 0 : s + 1;
+    }
+    this.cursor = s;
+    if (spent.length > 0) {
+      spent.sort((a, b) => b - a);
+      for (const x of spent) this.removeSlot(x);
     }
   }
 

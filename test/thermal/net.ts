@@ -164,6 +164,7 @@ export class Net {
 
   private reschedule(i: number): void {
     const t = this.nodes[i]!.nextTickMs();
+    if (t === Number.POSITIVE_INFINITY) return;
     this.schedule(i, Number.isNaN(t) || t < this.now ? this.now : t);
   }
 
@@ -178,6 +179,7 @@ export class Net {
         if (this.tickAt[i] !== e.t) continue; // superseded by an earlier tick
         this.tickAt[i] = Number.POSITIVE_INFINITY;
         this.nodes[i]!.tick(e.t);
+        if (!(this.nodes[i]!.nextTickMs() > e.t)) throw new Error(`${this.ids[i]} asks to tick again at ${this.nodes[i]!.nextTickMs()} after ticking at ${e.t}`);
       } else {
         const fromId = e.from === -2 ? (e as Event & { fromId: string }).fromId : this.ids[e.from]!;
         if (e.from >= 0 && this.group[e.from] !== this.group[i]) {
