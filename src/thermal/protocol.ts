@@ -149,12 +149,12 @@ export interface HeatConfig {
 }
 
 export const DEFAULT_HEAT_CONFIG: Readonly<HeatConfig> = Object.freeze({
-  gossipIntervalMs: 1000,
+  gossipIntervalMs: 2000,
   fanout: 1,
   probeTimeoutMs: 500,
   indirectProbes: 3,
   suspectAfterMs: 2000,
-  deadAfterMs: 10_000,
+  deadAfterMs: 20_000,
   suspicionMaxMult: 4,
   confirmations: 3,
   healthMax: 8,
