@@ -149,12 +149,12 @@ export interface HeatConfig {
 }
 
 export const DEFAULT_HEAT_CONFIG: Readonly<HeatConfig> = Object.freeze({
-  gossipIntervalMs: 1000,
+  gossipIntervalMs: 2000,
   fanout: 1,
   probeTimeoutMs: 500,
   indirectProbes: 3,
   suspectAfterMs: 2000,
-  deadAfterMs: 10_000,
+  deadAfterMs: 20_000,
   suspicionMaxMult: 4,
   confirmations: 3,
   healthMax: 8,
@@ -183,8 +183,8 @@ export const DEFAULT_HEAT_CONFIG: Readonly<HeatConfig> = Object.freeze({
   alarmTauMs: 500,
   priceDeadband: 0.02,
   materialHeat: 0.1,
-  materialTempC: 5,
-  materialFraction: 0.25,
+  materialTempC: 10,
+  materialFraction: 0.5,
 });
 
 /** What became of a received message. Bad input is an outcome, never a throw. */
@@ -307,6 +307,8 @@ const URGENT_CAPACITY = 32;
 const HEARD_LIMIT = 3;
 const RUMOUR_DEAD_KEY = 0xffff;
 const CLAIM_PASS = 0;
+/** Wants, pushes and refutations of one message: at most its adverts and rumours. */
+const MAX_LIST = 128;
 
 export class HeatNode {
   readonly stats: HeatStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, claimsIssued: 0, claimsAccepted: 0, verifies: 0, suspicions: 0, deaths: 0, refutations: 0, rejected: {} };
@@ -385,10 +387,18 @@ export class HeatNode {
   private readonly parsed: Parsed = emptyParsed();
   private readonly fields: ClaimFields = emptyClaimFields();
   private readonly claimVerdict = new Int8Array(16);
-  private readonly wants: number[] = [];
-  private readonly pushes: number[] = [];
+  private readonly wants = new IndexList(MAX_LIST);
+  private readonly pushes = new IndexList(MAX_LIST);
   /** Claims that refute a rumour the peer sent (it is behind on them): sent first, outside the budget. */
-  private readonly refuting: number[] = [];
+  private readonly refuting = new IndexList(MAX_LIST);
+  /** Per member, the version this node spread urgently (a new alarm, a refutation): such a claim is pushed outside the budget. */
+  private readonly urgentVersion: Float64Array;
+  // Callbacks for the queues, made once (not a closure per message).
+  private readonly sendUrgentAdvert = (e: Advert): boolean => e.key === this.self || this.writer.advert(e.key, e.version);
+  private readonly sendAdvert = (m: number, version: number): boolean => m === this.self || this.writer.advert(m, version);
+  private readonly sendRumour = (r: Rumour): boolean => this.writer.rumour(r.kind, r.subject, r.accuser, r.version);
+  private neighbourHeatNow = 0;
+  private neighbourAlarmNow = false;
   private readonly died: number[] = [];
 
   constructor(components: HeatComponents, init: Partial<HeatConfig> = {}) {
@@ -420,6 +430,7 @@ export class HeatNode {
     this.flags = new Uint8Array(n);
     this.claims = new Uint8Array(n * CLAIM_BYTES);
     this.wantedAtMs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    this.urgentVersion = new Float64Array(n);
     this.membership = new Membership(n, self, cfg);
     this.messageBuckets = new TokenBuckets(n, 2 * cfg.maxMessagesPerPeerPerS, cfg.maxMessagesPerPeerPerS);
     this.claimBuckets = new TokenBuckets(n, 2 * cfg.maxClaimsPerPeerPerS, cfg.maxClaimsPerPeerPerS);
@@ -434,7 +445,7 @@ export class HeatNode {
     this.order = new Int32Array(n - 1);
     for (let i = 0, j = 0; i < n; i++) if (i !== self) this.order[j++] = i;
     this.shuffleOrder();
-    this.sweepAt = Math.floor(this.random() * n);
+    this.sweepAt = this.pick(n);
 
     this.isNeighbour = new Uint8Array(n);
     if (components.neighbours === undefined) {
@@ -447,7 +458,7 @@ export class HeatNode {
       }
       const all = [...this.isNeighbour.keys()].filter((i) => this.isNeighbour[i] === 1);
       for (let k = all.length - 1; k > 0; k--) {
-        const j = Math.floor(this.random() * (k + 1));
+        const j = this.pick(k + 1);
         [all[k], all[j]] = [all[j]!, all[k]!];
       }
       this.pushTargets.push(...all.slice(0, cfg.maxPushTargets));
@@ -596,7 +607,7 @@ export class HeatNode {
 
     for (let i = 0; i < this.probes.length; ) {
       const p = this.probes[i]!;
-      if (!p.indirectSent && now >= p.indirectAtMs) this.probeIndirectly(p);
+      if (!p.indirectSent && now >= p.indirectAtMs && now < p.deadlineMs) this.probeIndirectly(p);
       if (now >= p.deadlineMs) {
         this.probes[i] = this.probes[this.probes.length - 1]!;
         this.probes.pop();
@@ -624,7 +635,8 @@ export class HeatNode {
       this.nextRoundMs += cfg.gossipIntervalMs;
       if (this.nextRoundMs <= now) this.nextRoundMs = now + cfg.gossipIntervalMs;
     }
-    this.updatePrice(now);
+    // The price is not advanced here: every event that changes its target advances it first
+    // (observe, a hot neighbour's claim or death), and priceFactor advances it when read.
     this.nextDueMs = this.computeNextDue();
     assert(this.nextDueMs > now, 'a tick leaves nothing due at its own time');
   }
@@ -658,7 +670,7 @@ export class HeatNode {
   private shuffleOrder(): void {
     const o = this.order;
     for (let k = o.length - 1; k > 0; k--) {
-      const j = Math.floor(this.random() * (k + 1));
+      const j = this.pick(k + 1);
       const t = o[k]!;
       o[k] = o[j]!;
       o[j] = t;
@@ -678,14 +690,20 @@ export class HeatNode {
     return this.order[this.orderAt++]!;
   }
 
+  /** A uniform integer in [0, k): safe even if the random source returns 1. */
+  private pick(k: number): number {
+    const i = Math.floor(this.random() * k);
+    return i >= k ? k - 1 : i < 0 ? 0 : i;
+  }
+
   /** A random member other than this node and the two excluded, alive or suspect; -1 if none. */
   private randomMember(ex1: number, ex2: number): number {
     const n = this.n;
     for (let tries = 0; tries < 8; tries++) {
-      const i = Math.floor(this.random() * n);
+      const i = this.pick(n);
       if (i !== this.self && i !== ex1 && i !== ex2 && this.membership.state[i] !== MemberState.DEAD) return i;
     }
-    const start = Math.floor(this.random() * n);
+    const start = this.pick(n);
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       if (i !== this.self && i !== ex1 && i !== ex2 && this.membership.state[i] !== MemberState.DEAD) return i;
@@ -740,10 +758,14 @@ export class HeatNode {
     this.failedAt = (this.failedAt + 1) % this.failedSeqs.length;
     // Lifeguard: helpers that do not even answer (nack) mean the fault is likely here.
     m.probeFailed(p.nacksExpected > 0 ? p.nacksExpected - Math.min(p.nacks, p.nacksExpected) : 1);
-    if (m.state[p.target] !== MemberState.ALIVE || m.unhealthy) return;
-    if (m.suspect(p.target, this.version[p.target]!, this.self, now) === SuspectOutcome.STARTED) {
-      this.stats.suspicions++;
-      this.spreadRumour(RumourKind.SUSPECT, p.target, this.self, this.version[p.target]!);
+    if (m.state[p.target] === MemberState.DEAD || m.unhealthy) return;
+    // A new suspicion, or this node's own confirmation of a suspicion it heard of: an
+    // independent accuser, which shortens everyone's timer (Lifeguard).
+    const o = m.suspect(p.target, this.version[p.target]!, this.self, now);
+    if (o === SuspectOutcome.IGNORED) return;
+    this.stats.suspicions++;
+    this.spreadRumour(RumourKind.SUSPECT, p.target, this.self, this.version[p.target]!);
+    if (o === SuspectOutcome.STARTED) {
       this.onStateChange(p.target, now);
       // Lifeguard's buddy system: probe the suspect again at once, telling it it is suspected.
       this.reprobe = p.target;
@@ -879,6 +901,7 @@ export class HeatNode {
   /** Starts spreading (m, version): urgent ones (a new alarm, a refutation) go first in every message, twice as long. */
   private advertise(m: number, version: number, urgent: boolean): void {
     if (urgent) {
+      this.urgentVersion[m] = version;
       this.adverts.remove(m);
       this.urgentAdverts.put({ key: m, version, transmits: 0, limit: 2 * this.advertLimit, urgent: false });
     } else {
@@ -923,16 +946,16 @@ export class HeatNode {
     }
     const wants = this.wants;
     const pushes = this.pushes;
-    wants.length = 0;
-    pushes.length = 0;
-    this.refuting.length = 0;
+    wants.clear();
+    pushes.clear();
+    this.refuting.clear();
     for (let i = 0; i < p.rumours; i++) this.hearRumour(p.view, p.rumoursAt + i * RUMOUR_BYTES, now);
 
     // What the peer asked for comes first, in its order (it puts what would refute a verdict
     // first); then what its adverts show it is behind on.
     for (let i = 0; i < p.wants; i++) {
       const m = p.view.getUint16(p.wantsAt + i * WANT_BYTES);
-      if (this.holds(m, now)) addOnce(pushes, m);
+      if (this.holds(m, now)) pushes.add(m);
     }
     for (let i = 0; i < p.adverts; i++) this.hearAdvert(p.view, p.advertsAt + i * ADVERT_BYTES, now);
 
@@ -943,7 +966,7 @@ export class HeatNode {
       case MessageType.ACK:
         this.probeAnswered(p.seq, h, now, true);
         this.relayAnswered(p.seq, h);
-        if (wants.length > 0 || pushes.length > 0 || this.refuting.length > 0) this.sendReply(h, now);
+        if (wants.size > 0 || pushes.size > 0 || this.refuting.size > 0) this.sendReply(h, now);
         break;
       case MessageType.PING_REQ:
         this.relayProbe(h, p.seq, p.target, now);
@@ -955,7 +978,7 @@ export class HeatNode {
         for (const q of this.probes) if (q.seq === p.seq && q.target === p.target) q.nacks++;
         break;
       case MessageType.CLAIMS:
-        if (pushes.length > 0 || this.refuting.length > 0) this.sendReply(h, now);
+        if (pushes.size > 0 || this.refuting.size > 0) this.sendReply(h, now);
         break;
     }
     if (p.claims > 0 && accepted === 0 && outcome !== undefined) return outcome;
@@ -1058,11 +1081,11 @@ export class HeatNode {
     // it asks for that claim, first.
     const held = this.version[s]!;
     if (version < held) {
-      if (this.holds(s, now)) addOnce(this.refuting, s);
+      if (this.holds(s, now)) this.refuting.add(s);
       return;
     }
     if (version > held) {
-      if (now - this.wantedAtMs[s]! >= this.cfg.gossipIntervalMs) addOnce(this.wants, s);
+      if (now - this.wantedAtMs[s]! >= this.cfg.gossipIntervalMs) this.wants.add(s);
       return;
     }
     const m = this.membership;
@@ -1100,9 +1123,9 @@ export class HeatNode {
     const mine = this.version[m]!;
     if (version > mine) {
       // Ask for it, unless it was asked for lately (from another peer, perhaps).
-      if (now - this.wantedAtMs[m]! >= this.cfg.gossipIntervalMs) addOnce(this.wants, m);
+      if (now - this.wantedAtMs[m]! >= this.cfg.gossipIntervalMs) this.wants.add(m);
     } else if (version < mine) {
-      if (this.holds(m, now)) addOnce(this.pushes, m);
+      if (this.holds(m, now)) this.pushes.add(m);
     } else if (mine > 0) {
       this.adverts.heard(m, version);
     }
@@ -1145,13 +1168,8 @@ export class HeatNode {
     const self = this.self;
     w.advert(self, this.version[self]!);
     let room = this.cfg.maxAdvertsPerMessage;
-    if (this.urgentAdverts.size > 0) {
-      this.urgentAdverts.take(room, (e) => {
-        room--;
-        return e.key === self || w.advert(e.key, e.version);
-      });
-    }
-    this.adverts.take(room, (m, version) => m === self || w.advert(m, version));
+    if (this.urgentAdverts.size > 0) room -= this.urgentAdverts.take(room, this.sendUrgentAdvert);
+    this.adverts.take(room, this.sendAdvert);
   }
 
   /** Rumours: first what this node holds of the recipient (so it can refute), then the queue. */
@@ -1161,7 +1179,7 @@ export class HeatNode {
     if (st !== MemberState.ALIVE) {
       w.rumour(st === MemberState.DEAD ? RumourKind.DEAD : RumourKind.SUSPECT, to, st === MemberState.DEAD ? this.self : m.accuserOf(to), m.atVersion[to]!);
     }
-    this.rumours.take(this.cfg.maxRumoursPerMessage, (r) => w.rumour(r.kind, r.subject, r.accuser, r.version));
+    this.rumours.take(this.cfg.maxRumoursPerMessage, this.sendRumour);
   }
 
   /**
@@ -1173,11 +1191,14 @@ export class HeatNode {
     const pushes = this.pushes;
     const refuting = this.refuting;
     let room = this.cfg.maxClaimsPerMessage;
-    for (const m of refuting) if (room > 0 && w.claim(this.claims, m * CLAIM_BYTES)) room--;
-    for (const m of pushes) if (room > 0 && !refuting.includes(m) && this.urgentNow(m, now) && w.claim(this.claims, m * CLAIM_BYTES)) room--;
-    for (const m of pushes) {
-      if (room <= 0) return;
-      if (refuting.includes(m) || this.urgentNow(m, now)) continue;
+    for (let i = 0; i < refuting.size && room > 0; i++) if (w.claim(this.claims, refuting.items[i]! * CLAIM_BYTES)) room--;
+    for (let i = 0; i < pushes.size && room > 0; i++) {
+      const m = pushes.items[i]!;
+      if (this.urgentNow(m, now) && !refuting.has(m) && w.claim(this.claims, m * CLAIM_BYTES)) room--;
+    }
+    for (let i = 0; i < pushes.size && room > 0; i++) {
+      const m = pushes.items[i]!;
+      if (this.urgentNow(m, now) || refuting.has(m)) continue;
       if (this.sendBudget.reduce(0, now) === BucketReduction.FAILURE) return;
       if (w.claim(this.claims, m * CLAIM_BYTES)) room--;
     }
@@ -1185,7 +1206,7 @@ export class HeatNode {
 
   private urgentNow(m: number, now: number): boolean {
     if ((this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now) return true;
-    return this.urgentAdverts.size > 0 && this.urgentAdverts.get(m)?.version === this.version[m];
+    return this.urgentVersion[m] === this.version[m] && this.version[m]! > 0;
   }
 
   private sendPing(to: number, seq: number): void {
@@ -1210,7 +1231,8 @@ export class HeatNode {
     const cap = 2 * this.cfg.maxClaimsPerMessage;
     let written = 0;
     for (let pass = 0; pass < 2 && written < cap; pass++) {
-      for (const m of this.wants) {
+      for (let i = 0; i < this.wants.size; i++) {
+        const m = this.wants.items[i]!;
         if (written >= cap) break;
         if ((this.membership.state[m] !== MemberState.ALIVE) !== (pass === 0)) continue;
         if (!w.want(m)) return;
@@ -1251,8 +1273,8 @@ export class HeatNode {
 
   // ---------------------------------------------------------------- price
 
-  /** The hottest live neighbour's heat (1 for an alarm), and whether any is alarmed. */
-  private neighbourHeat(now: number): [number, boolean] {
+  /** Sets neighbourHeatNow to the hottest live neighbour's heat (1 for an alarm), and neighbourAlarmNow. */
+  private neighbourHeat(now: number): void {
     let max = 0;
     let alarm = false;
     for (const m of this.hotNeighbours) {
@@ -1266,13 +1288,18 @@ export class HeatNode {
       if (h > max) max = h;
       alarm ||= a;
     }
-    return [max, alarm];
+    this.neighbourHeatNow = max;
+    this.neighbourAlarmNow = alarm;
   }
 
   private updatePrice(now: number): void {
-    const [neighbour, neighbourAlarm] = this.neighbourHeat(now);
+    if (this.hotNeighbours.size > 0) this.neighbourHeat(now);
+    else {
+      this.neighbourHeatNow = 0;
+      this.neighbourAlarmNow = false;
+    }
     const canTakeWork = this.reading === undefined || this.reading.headroomW > 0;
-    this.price.set(this.ownHeat, neighbour, canTakeWork, neighbourAlarm || this.alarmed, now);
+    this.price.set(this.ownHeat, this.neighbourHeatNow, canTakeWork, this.neighbourAlarmNow || this.alarmed, now);
   }
 
   // ---------------------------------------------------------------- invariants
@@ -1324,8 +1351,25 @@ function changed(a: number, b: number, fraction: number): boolean {
   return Math.abs(a - b) > fraction * Math.max(Math.abs(a), Math.abs(b), 1);
 }
 
-function addOnce(list: number[], m: number): void {
-  if (!list.includes(m)) list.push(m);
+/** A short list of member indexes without repeats (a message's wants or pushes), reused from message to message. */
+class IndexList {
+  readonly items: Int32Array;
+  size = 0;
+  constructor(capacity: number) {
+    this.items = new Int32Array(capacity);
+  }
+  clear(): void {
+    this.size = 0;
+  }
+  has(m: number): boolean {
+    for (let i = 0; i < this.size; i++) if (this.items[i] === m) return true;
+    return false;
+  }
+  /** Adds m unless present; past the capacity, drops it (the limits of a message bound what it can ask). */
+  add(m: number): void {
+    if (this.size >= this.items.length || this.has(m)) return;
+    this.items[this.size++] = m;
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -69,21 +69,24 @@ export class TransmitQueue<T extends Queued> {
   /**
    * Offers up to `max` entries to `send`, urgent and least-sent first; each one `send` accepts
    * counts as one transmission. `send` returns false when the message is full. Entries past their
-   * limit are dropped.
+   * limit are dropped. Returns how many were sent.
    */
-  take(max: number, send: (e: T) => boolean): void {
+  take(max: number, send: (e: T) => boolean): number {
     const es = this.entries;
-    if (es.length === 0 || max <= 0) return;
+    if (es.length === 0 || max <= 0) return 0;
     if (es.length > max || es.some((e) => e.urgent)) es.sort((a, b) => rank(a) - rank(b));
     const n = Math.min(max, es.length);
     let spent = false;
+    let sent = 0;
     for (let i = 0; i < n; i++) {
       const e = es[i]!;
       if (!send(e)) break;
+      sent++;
       e.transmits++;
       if (e.transmits >= e.limit) spent = true;
     }
     if (spent) this.removeWhere((e) => e.transmits >= e.limit);
+    return sent;
   }
 
   *[Symbol.iterator](): IterableIterator<T> {
