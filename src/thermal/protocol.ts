@@ -506,10 +506,16 @@ export class HeatNode {
 
   observe(r: HeatReading, nowMs: number): void {
     const now = this.clock(nowMs);
-    for (const k of ['tempC', 'powerW', 'headroomW', 'price'] as const) {
-      if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) throw bad(`a heat reading's ${k} is a finite number, not ${String(r[k])}`);
-    }
-    this.reading = { tempC: r.tempC, powerW: Math.max(0, r.powerW), headroomW: Math.max(0, r.headroomW), price: Math.max(0, r.price) };
+    // Called every second by every node of a simulated cluster: no arrays, no new objects.
+    checkReading(r.tempC, 'tempC');
+    checkReading(r.powerW, 'powerW');
+    checkReading(r.headroomW, 'headroomW');
+    checkReading(r.price, 'price');
+    const own = (this.reading ??= { tempC: 0, powerW: 0, headroomW: 0, price: 0 });
+    own.tempC = r.tempC;
+    own.powerW = Math.max(0, r.powerW);
+    own.headroomW = Math.max(0, r.headroomW);
+    own.price = Math.max(0, r.price);
     const heat = this.latch.update(r.tempC);
     let alarmChanged = false;
     if (this.alarmReason === AlarmReason.NONE && r.tempC >= this.cfg.dyingC) {
@@ -1376,6 +1382,10 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function checkReading(x: number, name: string): void {
+  if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(`a heat reading's ${name} is a finite number, not ${String(x)}`);
 }
 
 function bad(message: string): MaxwellError {
