@@ -107,9 +107,14 @@ export class PriceResponse {
     this.atMs = nowMs;
     const tau = this.fast ? this.c.alarmTauMs : this.c.priceTauMs;
     this.value = this.target + (this.value - this.target) * Math.exp(-dt / tau);
+    // A settled value is taken exactly only when it is back to neutral (1: the heat has passed)
+    // or beyond the deadband anyway: else a ripple slower than the lag (a temperature hovering
+    // for minutes) would reach the market at each settling.
     const settled = Math.abs(this.value - this.target) <= 1e-3 * this.target;
-    if (Math.abs(this.value - this.output) > this.c.priceDeadband * this.output || (settled && this.output !== this.target)) {
+    if (Math.abs(this.value - this.output) > this.c.priceDeadband * this.output) {
       this.output = settled ? this.target : this.value;
+    } else if (settled && this.target === 1 && this.output !== 1) {
+      this.output = 1;
     }
     assert(this.output >= this.min - 1e-9 && this.output <= this.max + 1e-9, 'the price factor stays within its bounds');
   }

@@ -306,6 +306,12 @@ const URGENT_CAPACITY = 32;
 /** An advert heard back from this many peers at the same version has spread: stop sending it (Demers' feedback). */
 const HEARD_LIMIT = 3;
 const RUMOUR_DEAD_KEY = 0xffff;
+/** The highest own version this node will take on (issue() adds 1 and must stay a safe integer). */
+const MAX_VERSION = Number.MAX_SAFE_INTEGER - 1;
+/** The latest time a node takes: a claim issued then still expires at a safe integer. */
+const MAX_NOW_MS = Number.MAX_SAFE_INTEGER - MAX_CLAIM_TTL_MS - 1;
+/** A late answer to a failed probe counts within this many of its longest possible deadlines. */
+const LATE_ANSWER_MAX_DEADLINES = 4;
 const CLAIM_PASS = 0;
 /** Wants, pushes and refutations of one message: at most its adverts and rumours. */
 const MAX_LIST = 128;
@@ -333,6 +339,8 @@ export class HeatNode {
   private readonly flags: Uint8Array;
   private readonly claims: Uint8Array;
   private readonly wantedAtMs: Float64Array;
+  /** When each member last used the refutation exemption from the version limit (judgeClaim). */
+  private readonly refuteExemptAtMs: Float64Array;
 
   private readonly membership: Membership;
   private readonly messageBuckets: TokenBuckets;
@@ -348,6 +356,7 @@ export class HeatNode {
   /** The last probes that failed (sequence number, start): an answer to one arrives late, so the fault was here. */
   private readonly failedSeqs = new Uint32Array(16);
   private readonly failedStartMs = new Float64Array(16);
+  private readonly failedTarget = new Int32Array(16);
   private failedAt = 0;
   /** This node's round-trip estimate to the members it probes (TCP's SRTT and RTTVAR, RFC 6298); 0 before any. */
   private srttMs = 0;
@@ -430,6 +439,7 @@ export class HeatNode {
     this.flags = new Uint8Array(n);
     this.claims = new Uint8Array(n * CLAIM_BYTES);
     this.wantedAtMs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    this.refuteExemptAtMs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
     this.urgentVersion = new Float64Array(n);
     this.membership = new Membership(n, self, cfg);
     this.messageBuckets = new TokenBuckets(n, 2 * cfg.maxMessagesPerPeerPerS, cfg.maxMessagesPerPeerPerS);
@@ -607,7 +617,9 @@ export class HeatNode {
     if (Number.isNaN(this.nextRoundMs)) this.nextRoundMs = now + this.random() * cfg.gossipIntervalMs;
 
     if (this.refutePending && now >= this.lastRefuteMs + cfg.gossipIntervalMs) this.refute(this.refuteAtLeast, now);
-    if (this.reading !== undefined && this.version[this.self]! > 0) {
+    // Refreshed with or without a reading: an alarm raised by hand on a node with no sensor must
+    // not expire while it is still raised.
+    if (this.version[this.self]! > 0 || this.pendingClaim) {
       if (now >= this.lastIssuedMs + cfg.refreshMs || (this.pendingClaim && now >= this.lastIssuedMs + cfg.minClaimIntervalMs)) this.issue(now);
     }
 
@@ -641,8 +653,15 @@ export class HeatNode {
       this.nextRoundMs += cfg.gossipIntervalMs;
       if (this.nextRoundMs <= now) this.nextRoundMs = now + cfg.gossipIntervalMs;
     }
-    // The price is not advanced here: every event that changes its target advances it first
-    // (observe, a hot neighbour's claim or death), and priceFactor advances it when read.
+    // The price is advanced here only when a hot neighbour's claim has run out: every other event
+    // that changes its target advances it first (observe, a hot neighbour's claim or death), and
+    // priceFactor advances it when read.
+    for (const m of this.hotNeighbours) {
+      if (this.expiresMs[m]! <= now) {
+        this.updatePrice(now);
+        break;
+      }
+    }
     this.nextDueMs = this.computeNextDue();
     assert(this.nextDueMs > now, 'a tick leaves nothing due at its own time');
   }
@@ -653,19 +672,24 @@ export class HeatNode {
     for (const r of this.relays) t = Math.min(t, r.nacked ? r.deadlineMs : r.nackAtMs);
     t = Math.min(t, this.membership.nextDeadlineMs());
     if (this.refutePending) t = Math.min(t, this.lastRefuteMs + this.cfg.gossipIntervalMs);
-    if (this.reading !== undefined && this.version[this.self]! > 0) {
+    if (this.version[this.self]! > 0 || this.pendingClaim) {
       t = Math.min(t, this.lastIssuedMs + this.cfg.refreshMs);
       if (this.pendingClaim) t = Math.min(t, this.lastIssuedMs + this.cfg.minClaimIntervalMs);
     }
+    // A hot neighbour's claim running out changes the price's target: an event of its own, so
+    // that the factor does not depend on how often it is read.
+    for (const m of this.hotNeighbours) t = Math.min(t, this.expiresMs[m]!);
     return t;
   }
 
   private due(t: number): void {
-    if (t < this.nextDueMs) this.nextDueMs = t;
+    // A stopped node has nothing due (start() makes the next tick run at once).
+    if (this.running && t < this.nextDueMs) this.nextDueMs = t;
   }
 
   private clock(nowMs: number): number {
-    if (typeof nowMs !== 'number' || !Number.isFinite(nowMs) || nowMs < 0) throw bad(`a time is a finite number of ms ≥ 0, not ${String(nowMs)}`);
+    // The bound keeps every claim's expiry (now + TTL ≤ now + 24 h) a safe integer.
+    if (typeof nowMs !== 'number' || !(nowMs >= 0 && nowMs <= MAX_NOW_MS)) throw bad(`a time is a number of ms from 0 to ${MAX_NOW_MS}, not ${String(nowMs)}`);
     // Time passed in must not run backwards; if it does, it is treated as standing still.
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     return this.nowMs;
@@ -761,6 +785,7 @@ export class HeatNode {
     const m = this.membership;
     this.failedSeqs[this.failedAt] = p.seq;
     this.failedStartMs[this.failedAt] = p.startMs;
+    this.failedTarget[this.failedAt] = p.target;
     this.failedAt = (this.failedAt + 1) % this.failedSeqs.length;
     // Lifeguard: helpers that do not even answer (nack) mean the fault is likely here.
     m.probeFailed(p.nacksExpected > 0 ? p.nacksExpected - Math.min(p.nacks, p.nacksExpected) : 1);
@@ -784,11 +809,15 @@ export class HeatNode {
     // One step past Lifeguard: an answer to a probe that already failed means the target was
     // alive and this node too slow to hear it in time. Its health worsens, and its round-trip
     // estimate learns the truth, so that a slow node does not go on accusing live members.
+    // Only the probed member's own answer counts (anyone can echo a seq), and only within a few
+    // deadlines: a replayed ACK an hour late must not teach the node an hour-long round trip.
     const late = seq === 0 ? -1 : this.failedSeqs.indexOf(seq);
-    if (late >= 0) {
-      this.membership.probeFailed(1);
+    if (late >= 0 && this.failedTarget[late] === target) {
       this.failedSeqs[late] = 0;
-      if (direct) this.sampleRtt(now - this.failedStartMs[late]!);
+      const sampleMs = now - this.failedStartMs[late]!;
+      if (sampleMs > LATE_ANSWER_MAX_DEADLINES * this.cfg.suspectAfterMs * (1 + this.cfg.healthMax)) return;
+      this.membership.probeFailed(1);
+      if (direct) this.sampleRtt(sampleMs);
       return;
     }
     for (let i = 0; i < ps.length; i++) {
@@ -806,6 +835,8 @@ export class HeatNode {
   }
 
   private sampleRtt(sampleMs: number): void {
+    // Clamped, as TCP clamps its RTO: past suspectAfterMs a member is suspected whatever the estimate says.
+    sampleMs = Math.min(sampleMs, this.cfg.suspectAfterMs);
     if (this.srttMs === 0) {
       this.srttMs = sampleMs;
       this.rttvarMs = sampleMs / 2;
@@ -834,6 +865,13 @@ export class HeatNode {
 
   /** Issues a new claim now: a new version, pushed to neighbours (and, for a new alarm, to alarmFanout members). */
   private issue(now: number): void {
+    if (!this.running) {
+      // A stopped node sends nothing and has nothing due: the claim goes out at the first tick
+      // after start().
+      this.pendingClaim = true;
+      this.lastIssuedMs = Number.NEGATIVE_INFINITY;
+      return;
+    }
     const self = this.self;
     const cfg = this.cfg;
     const nowInt = Math.floor(now);
@@ -889,6 +927,9 @@ export class HeatNode {
    * (receivers would rate-limit them, and then miss the one that refutes).
    */
   private refute(atLeast: number, now: number): void {
+    // Versions come from our own signed claims only; the clamp keeps issue()'s arithmetic safe
+    // even so (a claim near 2^53 could only be signed with a leaked key).
+    atLeast = Math.min(atLeast, MAX_VERSION);
     if (atLeast > this.refuteAtLeast) this.refuteAtLeast = atLeast;
     if (now < this.lastRefuteMs + this.cfg.gossipIntervalMs) {
       this.refutePending = true;
@@ -955,7 +996,7 @@ export class HeatNode {
     wants.clear();
     pushes.clear();
     this.refuting.clear();
-    for (let i = 0; i < p.rumours; i++) this.hearRumour(p.view, p.rumoursAt + i * RUMOUR_BYTES, now);
+    for (let i = 0; i < p.rumours; i++) this.hearRumour(p.view, p.rumoursAt + i * RUMOUR_BYTES, h, now);
 
     // What the peer asked for comes first, in its order (it puts what would refute a verdict
     // first); then what its adverts show it is behind on.
@@ -1023,10 +1064,13 @@ export class HeatNode {
     if (this.claimBuckets.reduce(h, now) === BucketReduction.FAILURE) return ReceiveOutcome.RATE_LIMITED;
     // An issuer's versions are rate-limited, except one that refutes a verdict held here: a
     // suspect that must refute often (a slow node) must not be declared dead for it.
-    const refutes = this.membership.state[m] !== MemberState.ALIVE && f.version > this.membership.atVersion[m]!;
-    if (m !== this.self && !refutes && !this.versionBuckets.has(m, now)) return ReceiveOutcome.RATE_LIMITED;
+    // The exemption is itself limited to one claim per half round (an honest node refutes at most
+    // once a round), so that being accused, by others or by a lie, is no way around the limit.
+    const refutes = this.membership.state[m] !== MemberState.ALIVE && f.version > this.membership.atVersion[m]! && now - this.refuteExemptAtMs[m]! >= this.cfg.gossipIntervalMs / 2;
+    if (m !== this.self && !refutes && this.versionBuckets.reduce(m, now) === BucketReduction.FAILURE) return ReceiveOutcome.RATE_LIMITED;
     this.stats.verifies++;
     if (!this.verifier.verify(p.bytes, off, this.keys[m]!, this.crypto)) return ReceiveOutcome.FORGED;
+    if (refutes) this.refuteExemptAtMs[m] = now;
     return undefined;
   }
 
@@ -1044,7 +1088,6 @@ export class HeatNode {
       this.refute(f.version, now);
       return true;
     }
-    this.versionBuckets.reduce(m, now);
     const wasAlarm = (this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now;
     this.store(m, p.bytes, off, f);
     this.stats.claimsAccepted++;
@@ -1068,19 +1111,26 @@ export class HeatNode {
     return true;
   }
 
-  private hearRumour(v: DataView, off: number, now: number): void {
+  private hearRumour(v: DataView, off: number, from: number, now: number): void {
     const kind = v.getUint8(off) as RumourKind;
     const s = v.getUint16(off + 1);
     const accuser = v.getUint16(off + 3);
     const version = readU53(v, off + 5);
     if (s === this.self) {
-      // Someone holds us suspect or dead at our current version (or a past life's): refute. At an
-      // older version, our newer claim has not reached everyone yet: spread it again, urgently.
+      // Someone holds us suspect or dead at our current version: refute. At an older version,
+      // our newer claim has not reached everyone yet: spread it again, urgently. At a newer one
+      // (a past life's claim, or a lie: a rumour is unsigned), never jump to it: ask for the
+      // signed claim, and jump past it only when it verifies (apply).
       const mine = this.version[this.self]!;
-      if (version >= mine) this.refute(version, now);
-      else if (this.urgentAdverts.get(this.self)?.version !== mine) this.advertise(this.self, mine, true);
+      if (version === mine) this.refute(mine, now);
+      else if (version > mine) {
+        if (now - this.wantedAtMs[this.self]! >= this.cfg.gossipIntervalMs) this.wants.add(this.self);
+      } else if (this.urgentAdverts.get(this.self)?.version !== mine) this.advertise(this.self, mine, true);
       return;
     }
+    // A member does not accuse itself: such a rumour is only a way to earn the refutation
+    // exemption from the version limit (judgeClaim).
+    if (s === from) return;
     // A verdict is only taken on the version this node holds. On an older one, the sender is
     // behind: the claim that refutes it goes back at once, outside the budget (else, in a busy
     // cluster, it could arrive after the sender's timer). Of a newer one this node cannot judge;
@@ -1094,17 +1144,18 @@ export class HeatNode {
       if (now - this.wantedAtMs[s]! >= this.cfg.gossipIntervalMs) this.wants.add(s);
       return;
     }
+    // Either kind starts (or confirms) a suspicion here; "dead" is only ever this node's own
+    // timer's verdict. A rumour is unsigned: were a DEAD rumour a verdict, one message from any
+    // member could kill a live node everywhere, and take a dying node's alarm out of its
+    // neighbours' prices, before it could refute.
+    if (accuser === s) return;
     const m = this.membership;
-    if (kind === RumourKind.SUSPECT) {
-      if (accuser === s) return;
-      const o = m.suspect(s, version, accuser, now);
-      if (o === SuspectOutcome.IGNORED) return;
-      this.spreadRumour(RumourKind.SUSPECT, s, accuser, version);
-      if (o === SuspectOutcome.STARTED) this.onStateChange(s, now);
-      this.due(m.nextDeadlineMs());
-    } else if (m.declareDead(s, version)) {
-      this.diedNow(s, version);
-    }
+    const o = m.suspect(s, version, accuser, now);
+    if (o === SuspectOutcome.IGNORED) return;
+    this.spreadRumour(RumourKind.SUSPECT, s, accuser, version);
+    if (o === SuspectOutcome.STARTED) this.onStateChange(s, now);
+    this.due(m.nextDeadlineMs());
+    void kind;
   }
 
   private diedNow(s: number, version: number): void {
@@ -1320,7 +1371,7 @@ export class HeatNode {
       const v = this.version[m]!;
       if (!(Number.isSafeInteger(v) && v >= 0)) return false;
       if (v > 0 && readU53(new DataView(this.claims.buffer, m * CLAIM_BYTES), 4) !== v) return false;
-      if (v > 0 && this.expiresMs[m]! - v > MAX_CLAIM_TTL_MS + this.cfg.maxClockSkewMs) return false;
+      if (v > 0 && !(this.expiresMs[m]! <= MAX_NOW_MS + MAX_CLAIM_TTL_MS + 1)) return false;
     }
     return true;
   }
@@ -1398,6 +1449,8 @@ function checkConfig(c: HeatConfig): void {
   const counts = ['fanout', 'indirectProbes', 'confirmations', 'healthMax', 'alarmFanout', 'maxPushTargets', 'maxAdvertsPerMessage', 'sweepPerMessage', 'maxClaimsPerMessage', 'maxRumoursPerMessage'] as const;
   for (const k of counts) if (!(Number.isInteger(c[k]) && c[k] >= 0 && c[k] <= 64)) throw bad(`heat config ${k} is an integer in [0, 64], not ${String(c[k])}`);
   if (c.fanout < 1) throw bad('heat config fanout is at least 1 (the probe)');
+  // At 0 a node would count as unhealthy from the start, and never suspect anyone.
+  if (c.healthMax < 1) throw bad('heat config healthMax is at least 1');
   if (c.maxClaimsPerMessage < 1 || c.maxClaimsPerMessage > 12) throw bad('heat config maxClaimsPerMessage is in [1, 12]');
   if (c.maxRumoursPerMessage > 31) throw bad('heat config maxRumoursPerMessage is at most 31 (one place is kept for the recipient)');
   if (c.maxAdvertsPerMessage + c.sweepPerMessage > 63) throw bad('heat config maxAdvertsPerMessage + sweepPerMessage is at most 63');
