@@ -281,6 +281,8 @@ interface Probe {
   indirectSent: boolean;
   nacksExpected: number;
   nacks: number;
+  /** The helpers asked (PING_REQ); each one's NACK counts once, and nobody else's. */
+  helpers: number[];
 }
 
 interface Relay {
@@ -755,7 +757,7 @@ export class HeatNode {
       const rto = this.srttMs + 4 * this.rttvarMs;
       const indirect = Math.max(cfg.probeTimeoutMs, rto);
       const deadline = Math.max(cfg.suspectAfterMs, indirect + rto + cfg.probeTimeoutMs);
-      this.probes.push({ seq, target, startMs: now, indirectAtMs: now + m.scaled(indirect), deadlineMs: now + m.scaled(deadline), indirectSent: false, nacksExpected: 0, nacks: 0 });
+      this.probes.push({ seq, target, startMs: now, indirectAtMs: now + m.scaled(indirect), deadlineMs: now + m.scaled(deadline), indirectSent: false, nacksExpected: 0, nacks: 0, helpers: [] });
     }
     this.sendPing(target, seq);
     for (let k = 1; k < cfg.fanout; k++) {
@@ -777,6 +779,7 @@ export class HeatNode {
       const h = this.randomMember(p.target, -1);
       if (h < 0) break;
       this.sendSmall(MessageType.PING_REQ, h, p.seq, p.target);
+      p.helpers.push(h);
       p.nacksExpected++;
     }
   }
@@ -1022,7 +1025,14 @@ export class HeatNode {
         this.probeAnswered(p.seq, p.target, now, false);
         break;
       case MessageType.NACK:
-        for (const q of this.probes) if (q.seq === p.seq && q.target === p.target) q.nacks++;
+        for (const q of this.probes) {
+          if (q.seq !== p.seq || q.target !== p.target) continue;
+          const k = q.helpers.indexOf(h);
+          if (k >= 0) {
+            q.helpers[k] = -1;
+            q.nacks++;
+          }
+        }
         break;
       case MessageType.CLAIMS:
         if (pushes.size > 0 || this.refuting.size > 0) this.sendReply(h, now);
@@ -1389,9 +1399,22 @@ interface MemberList {
  * since a simulator builds a thousand nodes from one map; a map must not change once a node uses it.
  */
 const memberLists = new WeakMap<ReadonlyMap<string, Uint8Array>, MemberList>();
+/** Whether a map still holds exactly the cached list (a map changed in place must not reuse a stale tag). */
+function sameMembers(list: MemberList, members: ReadonlyMap<string, Uint8Array>): boolean {
+  if (list.ids.length !== members.size) return false;
+  for (let i = 0; i < list.ids.length; i++) {
+    const k = members.get(list.ids[i]!);
+    const c = list.keys[i]!;
+    if (k === c) continue;
+    if (k === undefined || k.length !== c.length) return false;
+    for (let j = 0; j < c.length; j++) if (k[j] !== c[j]) return false;
+  }
+  return true;
+}
+
 function memberList(members: ReadonlyMap<string, Uint8Array>): MemberList {
   const cached = memberLists.get(members);
-  if (cached !== undefined && cached.ids.length === members.size) return cached;
+  if (cached !== undefined && sameMembers(cached, members)) return cached;
   const ids = [...members.keys()].sort();
   const keys = ids.map((m) => {
     const k = members.get(m)!;
