@@ -1,8 +1,10 @@
 /**
  * SVG plots, written by hand (no plotting library): line charts and a heat map. Each function
- * returns a complete SVG document as a string. Numbers are printed with few digits so that a
- * heat map of 200 rows × 240 columns stays a few megabytes.
+ * returns a complete SVG document as a string. Numbers are printed with few digits. The heat
+ * map's cells are one embedded PNG (a pixel a cell, scaled without smoothing): as rectangles, 200
+ * rows × 240 columns made a file of several megabytes; as a PNG, tens of kilobytes.
  */
+import { deflateSync } from 'node:zlib';
 
 export interface Series {
   name: string;
@@ -166,6 +168,68 @@ function svgDocument(width: number, height: number, body: string[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n${body.join('\n')}\n</svg>\n`;
 }
 
+/** Whether the columns are all as wide (to within a part in a thousand): then they can be pixels. */
+function uniformEdges(edges: ArrayLike<number>, cols: number): boolean {
+  const w = (edges[cols]! - edges[0]!) / cols;
+  if (!(w > 0)) return false;
+  for (let c = 0; c <= cols; c++) if (Math.abs(edges[c]! - (edges[0]! + c * w)) > 1e-3 * w) return false;
+  return true;
+}
+
+/** heatColor(t) as bytes, into out[at..at+2]. */
+export function heatRgb(t: number, out: Uint8Array, at: number): void {
+  const hex = heatColor(t);
+  out[at] = parseInt(hex.slice(1, 3), 16);
+  out[at + 1] = parseInt(hex.slice(3, 5), 16);
+  out[at + 2] = parseInt(hex.slice(5, 7), 16);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A minimal PNG (RFC 2083): 8-bit RGB, no interlace, filter 0 on every scanline, one IDAT. */
+export function encodePng(width: number, height: number, rgb: Uint8Array): Uint8Array {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 1 && height >= 1 && rgb.length === width * height * 3)) throw new RangeError('a PNG of width × height RGB pixels');
+  const raw = new Uint8Array(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (1 + width * 3) + 1);
+  const chunk = (type: string, data: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(12 + data.length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, data.length);
+    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+    out.set(data, 8);
+    v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const hv = new DataView(ihdr.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Blue (cool) → white-ish yellow → red (hot): the colour of t ∈ [0, 1]. */
 export function heatColor(t: number): string {
   const stops: [number, number, number, number][] = [
@@ -216,7 +280,15 @@ export function heatMap(m: HeatMap): string {
   out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(m.title)}</text>`);
   const rowH = f.h / m.rows;
   const span = m.max - m.min || 1;
-  for (let r = 0; r < m.rows; r++) {
+  if (uniformEdges(m.xEdges, m.cols)) {
+    const rgb = new Uint8Array(m.rows * m.cols * 3);
+    for (let i = 0; i < m.rows * m.cols; i++) heatRgb((m.values[i]! - m.min) / span, rgb, i * 3);
+    const png = Buffer.from(encodePng(m.cols, m.rows, rgb)).toString('base64');
+    const x = px(f, m.xEdges[0]!);
+    const w = px(f, m.xEdges[m.cols]!) - x;
+    out.push(`<image x="${fmt(x, 5)}" y="${f.y0}" width="${fmt(w, 5)}" height="${f.h}" preserveAspectRatio="none" style="image-rendering:pixelated;image-rendering:crisp-edges" href="data:image/png;base64,${png}"/>`);
+  }
+  for (let r = 0; r < m.rows && !uniformEdges(m.xEdges, m.cols); r++) {
     const y = fmt(f.y0 + r * rowH, 5);
     const h = fmt(rowH + 0.05, 4);
     // Runs of equal colour in a row are drawn as one rectangle.
