@@ -77,7 +77,7 @@ export interface SimConfig {
     /** A node that refused a job (it was down or full) gets none for this long, or until its next claim (s). */
     blockS: number;
     /** A node held suspect costs this much more (tokens/J): it is taken only when every node it knows alive is dearer. */
-    suspectPenalty: number;
+    suspectPenaltyTokensPerJ: number;
   };
   drain: {
     /** How often nodes look at their price to drain (s). */
@@ -153,7 +153,7 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   alarms: 5,
   alarmWindowMs: 30_000,
   price: { loadWeight: 4, utilTauS: 20 },
-  dispatcher: { loadTauS: 120, blockS: 30, suspectPenalty: 1000 },
+  dispatcher: { loadTauS: 120, blockS: 30, suspectPenaltyTokensPerJ: 1000 },
   drain: { intervalS: 10, ratio: 1.25, maxMovesPerNode: 2, minWorkLeftS: 20 },
   // A job's memory crosses a 10 Gb/s link at ~1.25 GB/s (0.8 s/GiB) after a 2 s pause to
   // checkpoint; moving a GiB costs ~150 J on the two ends.
@@ -229,6 +229,6 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   num('drain.ratio', c.drain.ratio, 1, 100);
   num('dispatcher.loadTauS', c.dispatcher.loadTauS, 0.001, 1e6);
   num('dispatcher.blockS', c.dispatcher.blockS, 0, 1e6);
-  num('dispatcher.suspectPenalty', c.dispatcher.suspectPenalty, 0, 1e12);
+  num('dispatcher.suspectPenaltyTokensPerJ', c.dispatcher.suspectPenaltyTokensPerJ, 0, 1e12);
   return c;
 }

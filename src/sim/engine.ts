@@ -815,8 +815,8 @@ export class Simulator {
    * the claimed price are kept as they were, but a node the dispatcher would push past its cap's
    * target (the claim's power + headroom gives the cap) doubles in price for each core beyond:
    * its cap controller would raise the price there until the load left. Infinity for a node it must not send to (dead,
-   * alarmed, no usable claim, or it refused a job lately); a suspect node costs suspectPenalty
-   * more (taken only if no node it holds alive is left).
+   * alarmed, no usable claim, or it refused a job lately); a suspect node costs
+   * suspectPenaltyTokensPerJ more (taken only if no node it holds alive is left).
    */
   private viewLeaf(i: number, nowMs: number): number {
     const st = this.viewState[i]!;
@@ -829,7 +829,7 @@ export class Simulator {
     // core the dispatcher would add beyond the headroom the claim showed doubles the price.
     const over = this.viewLoad[i]! + 1 - u0 * this.cores - this.viewFreeCores[i]!;
     if (over > 0) price *= 2 ** over;
-    return st === VIEW_SUSPECT ? price + this.config.dispatcher.suspectPenalty : price;
+    return st === VIEW_SUSPECT ? price + this.config.dispatcher.suspectPenaltyTokensPerJ : price;
   }
 
   /** The dispatcher sent one more job to node i: its projected price rises. O(log n). */
