@@ -814,9 +814,9 @@ export class Simulator {
    * over the nodes that looked cheapest instead of all going to one. The cap and heat factors in
    * the claimed price are kept as they were, but a node the dispatcher would push past its cap's
    * target (the claim's power + headroom gives the cap) doubles in price for each core beyond:
-   * its cap controller would raise the price there until the load left. Infinity for a node it must not send to (dead,
-   * alarmed, no usable claim, or it refused a job lately); a suspect node costs
-   * suspectPenaltyTokensPerJ more (taken only if no node it holds alive is left).
+   * its cap controller would raise the price there until the load left. Infinity for a node it
+   * must not send to (dead, alarmed, no usable claim, or it refused a job lately); a suspect node
+   * costs suspectPenaltyTokensPerJ more (taken only if no node it holds alive is left).
    */
   private viewLeaf(i: number, nowMs: number): number {
     const st = this.viewState[i]!;
