@@ -93,7 +93,7 @@ export function formatSim(r: SimBench): string {
   lines.push(`false "dead" verdicts: ${r.false_dead_per_node_h} per node-hour (${r.false_dead_verdicts}, ${r.false_dead_on_slow_nodes} of them on slow nodes, over ${r.watched_node_h} node-h watched; true ones: ${r.true_dead_verdicts})`);
   const t = r.timing.maxwell;
   if (t !== undefined) {
-    lines.push(`where maxwell's time went (ms): physics ${t.physics_ms}, scheduling ${t.schedule_ms}, heat observe+price ${t.heat_observe_and_price_ms}, gossip events ${t.gossip_events_ms}, placement+drain ${t.placement_and_drain_ms}, metrics ${t.metrics_ms}, setup ${t.setup_ms}`);
+    lines.push(`where maxwell's time went (ms): physics ${t.physics_ms}, scheduling ${t.schedule_ms}, heat observe+price ${t.heat_observe_and_price_ms}, gossip events ${t.gossip_events_ms}, placement+drain ${t.placement_and_drain_ms}, dispatcher view poll ${t.dispatcher_view_poll_ms}, metrics ${t.metrics_ms}, setup ${t.setup_ms}`);
     lines.push(`  of which Ed25519: ${t.signs} signs ${t.sign_ms} ms, ${t.verifies} verifies ${t.verify_ms} ms, ${t.verify_cache_hits} cache hits; ${t.events} events`);
   }
   lines.push('', 'goals (maxwell against fair-share):');

@@ -23,8 +23,10 @@ options:
                   whose every node holds a claim of every other)
   --racks R       racks (default 40, or the largest number below that divides N)
   --duration D    simulated time: 3600, 90s, 30m, 1h (default 1h)
-  --policy P      maxwell (price from load, power cap and heat gossip; placement to the lowest
-                  price; draining), no-gossip (the same with each node's own heat only),
+  --policy P      maxwell (price from load, power cap and heat gossip; a dispatcher places on
+                  the lowest price it learnt by gossip; draining), no-gossip (each node's
+                  price from its own heat only; the dispatcher, hearing nothing, places
+                  round-robin; no draining),
                   fair-share (fewest jobs first, cores shared equally, no heat awareness),
                   round-robin (default maxwell)
   --seed S        the seed (default 1): the same seed gives the same JSON, byte for byte

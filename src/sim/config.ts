@@ -61,6 +61,24 @@ export interface SimConfig {
     /** The time constant of that smoothing (s). */
     utilTauS: number;
   };
+  /**
+   * maxwell's dispatcher: it places arrivals (and picks the targets of moves) by the prices it
+   * learns through the heat protocol. Between two claims of a node it projects the jobs it sent
+   * there onto the claimed price (see engine.ts, `viewLeaf`).
+   */
+  dispatcher: {
+    /**
+     * The dispatcher's estimate of a node's busy cores (set by each claim, one more for each job
+     * it sends there) decays with this time constant (s): jobs finish or leave, and the dispatcher
+     * does not see them go. About a job's mean time on a core (120 s: an inference job's mean
+     * work; by Little's law, busy cores ÷ arrivals per node comes out the same in the runs).
+     */
+    loadTauS: number;
+    /** A node that refused a job (it was down or full) gets none for this long, or until its next claim (s). */
+    blockS: number;
+    /** A node held suspect costs this much more (tokens/J): it is taken only when every node it knows alive is dearer. */
+    suspectPenaltyTokensPerJ: number;
+  };
   drain: {
     /** How often nodes look at their price to drain (s). */
     intervalS: number;
@@ -135,6 +153,7 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   alarms: 5,
   alarmWindowMs: 30_000,
   price: { loadWeight: 4, utilTauS: 20 },
+  dispatcher: { loadTauS: 120, blockS: 30, suspectPenaltyTokensPerJ: 1000 },
   drain: { intervalS: 10, ratio: 1.25, maxMovesPerNode: 2, minWorkLeftS: 20 },
   // A job's memory crosses a 10 Gb/s link at ~1.25 GB/s (0.8 s/GiB) after a 2 s pause to
   // checkpoint; moving a GiB costs ~150 J on the two ends.
@@ -168,6 +187,7 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
     failures: { ...d.failures, ...partial.failures },
     slow: { ...d.slow, ...partial.slow },
     price: { ...d.price, ...partial.price },
+    dispatcher: { ...d.dispatcher, ...partial.dispatcher },
     drain: { ...d.drain, ...partial.drain },
     migration: { ...d.migration, ...partial.migration },
     powerCap: { ...d.powerCap, ...partial.powerCap },
@@ -207,5 +227,8 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   int('samples', c.samples, 2, 10_000);
   int('heatMapRows', c.heatMapRows, 1, 10_000);
   num('drain.ratio', c.drain.ratio, 1, 100);
+  num('dispatcher.loadTauS', c.dispatcher.loadTauS, 0.001, 1e6);
+  num('dispatcher.blockS', c.dispatcher.blockS, 0, 1e6);
+  num('dispatcher.suspectPenaltyTokensPerJ', c.dispatcher.suspectPenaltyTokensPerJ, 0, 1e12);
   return c;
 }

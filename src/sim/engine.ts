@@ -21,11 +21,16 @@
  *    its neighbours', learnt by gossip) × load price (1 + w·u², u = busy cores ÷ cores, smoothed).
  *    The node sells its cores by auction at that reserve price: every bid at or above it runs
  *    while they fit, and the auction heap picks the winners and the price when they do not.
- *    Arrivals go to the node with the lowest price; every `drain.intervalS` a node whose price
- *    rose by `drain.ratio`, or whose own heat raises it, or that holds jobs that cannot pay it,
- *    moves jobs to the cheapest node (a migration: the job stops for fixedS + sPerGiB × its
- *    memory, and the move costs jPerGiB × its memory in energy);
- *  - no-gossip: the same, but each HeatNode hears nobody: its price factor is its own heat only;
+ *    Arrivals go to a dispatcher, one more member of the heat protocol (a HeatNode of its own,
+ *    no compute), which sends each to the node with the lowest price in its view: the prices in
+ *    the claims it has heard, each raised by the jobs it sent there since (viewLeaf). It never
+ *    reads the simulator's arrays. Every `drain.intervalS` a node whose price rose by
+ *    `drain.ratio`, or whose own heat raises it, or that holds jobs that cannot pay it, asks the
+ *    dispatcher for the cheapest node and moves jobs there (a migration: the job stops for
+ *    fixedS + sPerGiB × its memory, and the move costs jPerGiB × its memory in energy);
+ *  - no-gossip: nobody hears anyone. Each node sells its cores at its own price (its price
+ *    factor is its own heat only); the dispatcher, knowing no price, sends arrivals round-robin;
+ *    no node drains (it knows no cheaper node to move work to);
  *  - fair-share: arrivals go to the node with the fewest jobs; a node shares its cores equally
  *    among its jobs; no prices, no heat awareness, no migration;
  *  - round-robin: arrivals go to the nodes in turn; cores shared equally.
@@ -64,6 +69,16 @@ import {
 const EV_TICK = 1;
 const EV_MESSAGE = 2;
 
+/** maxwell's dispatcher: a member of the heat protocol like the nodes, with a key of its own. */
+export const DISPATCHER_ID = 'dispatcher';
+/** What the dispatcher holds of a node: no usable claim (none, expired, without a reading), alive, suspect, or not to be sent work (dead, or alarmed). */
+const VIEW_UNKNOWN = 0;
+const VIEW_ALIVE = 1;
+const VIEW_SUSPECT = 2;
+const VIEW_EXCLUDED = 3;
+/** The power-cap controller's default target: 5% below the cap (src/kernel/power-cap.ts). */
+const CAP_MARGIN = 0.05;
+
 /** What one run measured (the deterministic part: no wall time). */
 export interface RunMetrics {
   policy: PolicyName;
@@ -93,6 +108,8 @@ export interface RunMetrics {
   failures: number;
   /** Seconds nodes spent with their power held at the cap by the hardware. */
   cappedNodeS: number;
+  /** Jobs (arrivals or moves) the dispatcher sent to a node that refused them (down, or full), and sent elsewhere. */
+  bounced: number;
 }
 
 export interface GossipMetrics {
@@ -109,6 +126,9 @@ export interface GossipMetrics {
   watchedNodeH: number;
   falseDeadPerNodeH: number;
   trueDeadVerdicts: number;
+  /** The dispatcher's own protocol traffic: bytes sent and received per second. */
+  dispatcherBytesSentPerS: number;
+  dispatcherBytesReceivedPerS: number;
   network: Network['counters'];
   rejected: Record<string, number>;
 }
@@ -147,6 +167,8 @@ export interface Timing {
   heatObserveMs: number;
   eventsMs: number;
   placementMs: number;
+  /** maxwell: the dispatcher reading its view of every node (HeatNode.peer), once a step. */
+  viewPollMs: number;
   metricsMs: number;
   signs: number;
   signMs: number;
@@ -270,7 +292,9 @@ export class Simulator {
   readonly scenario: Scenario;
   readonly thermal: ThermalModel;
   readonly network: Network;
+  /** The nodes' HeatNodes (market policies), and under maxwell the dispatcher's at index n. */
   readonly heat: HeatNode[] = [];
+  /** The nodes' ids, and under maxwell the dispatcher's at index n. */
   readonly ids: string[] = [];
   /** The node's price (market policies): what its cores sell at now (tokens/J). */
   readonly price: Float64Array;
@@ -282,21 +306,38 @@ export class Simulator {
   private readonly corePowerW: number;
   private readonly market: boolean;
   private readonly gossip: boolean;
+  private readonly fair: boolean;
   private readonly jobs: Jobs;
   private readonly nodeJobs: Int32Array;
   private readonly maxJobs: number;
   private readonly queue: Int32Array;
   private qHead = 0;
   private qLen = 0;
+  /**
+   * Placement's tree. fair-share: each node's job count (the baseline's own oracle). maxwell: the
+   * dispatcher's view (viewLeaf), which only the dispatcher's poll and its own placements change.
+   */
   private readonly tree: MinTree;
   private readonly tieBreak: Float64Array;
+  /** Arrivals placed on each node (moves not counted). */
+  private readonly placedOn: Int32Array;
+  // The dispatcher's view of each node (maxwell), from its HeatNode's peer(): the newest claim's
+  // version, price and the utilisation its power implies; its estimate of the node's busy cores
+  // now (viewLoad); the member state (VIEW_*); until when it is skipped after refusing a job.
+  private readonly viewVersion: Float64Array;
+  private readonly viewPrice: Float64Array;
+  private readonly viewU: Float64Array;
+  /** Cores the node could add, at the claim, before its power passes 95% of its cap (where its cap controller raises its price). */
+  private readonly viewFreeCores: Float64Array;
+  private readonly viewLoad: Float64Array;
+  private readonly viewState: Uint8Array;
+  private readonly viewBlockedUntilMs: Float64Array;
+  private viewDecayAtMs = 0;
   private rrNext = 0;
   private readonly capCtl: PowerCapController[] = [];
   private readonly capPrice: Float64Array;
   private readonly heatFactor: Float64Array;
   private readonly lastDrainPrice: Float64Array;
-  /** Jobs on the node whose bid is at or above its price (they want a core). */
-  private readonly wanting: Int32Array;
   /** The node's busy cores ÷ cores, smoothed over price.utilTauS. */
   private readonly util: Float64Array;
   /** The price each node's running jobs pay this step (market policies). */
@@ -342,7 +383,7 @@ export class Simulator {
   private readonly rowOf: Int32Array;
   private intervalCompleted = 0;
   private readonly timing: Timing = {
-    wallMs: 0, setupMs: 0, physicsMs: 0, scheduleMs: 0, heatObserveMs: 0, eventsMs: 0, placementMs: 0, metricsMs: 0,
+    wallMs: 0, setupMs: 0, physicsMs: 0, scheduleMs: 0, heatObserveMs: 0, eventsMs: 0, placementMs: 0, viewPollMs: 0, metricsMs: 0,
     signs: 0, signMs: 0, verifies: 0, verifyMs: 0, verifyCacheHits: 0, events: 0, eventsHighWater: 0,
   };
   private readonly cryptoAtStart: { signs: number; signMs: number; verifies: number; verifyMs: number; cacheHits: number };
@@ -357,6 +398,7 @@ export class Simulator {
     this.cores = c.coresPerNode;
     this.market = isMarketPolicy(c.policy);
     this.gossip = c.policy === 'maxwell';
+    this.fair = c.policy === 'fair-share';
     const nodesPerRack = n / c.racks;
     assert(Number.isInteger(nodesPerRack), 'racks divide nodes (checked by simConfig)');
     this.scenario = o.scenario ?? scenarioFor(c);
@@ -375,7 +417,8 @@ export class Simulator {
     this.netRandom = stream(c.seed, STREAM_NETWORK);
     this.heatRandom = stream(c.seed, STREAM_HEAT);
     this.marketRandom = stream(c.seed, STREAM_MARKET);
-    this.network = new Network({ racks: c.racks, nodesPerRack, ...c.network, slowMs: this.scenario.slowMs }, this.netRandom);
+    // Under maxwell the dispatcher is one more endpoint, outside the racks (index n).
+    this.network = new Network({ racks: c.racks, nodesPerRack, ...c.network, slowMs: this.scenario.slowMs, outside: this.gossip ? 1 : 0 }, this.netRandom);
     this.maxJobs = c.maxJobsPerNode;
     this.jobs = new Jobs(n * c.maxJobsPerNode + c.maxQueue);
     this.nodeJobs = new Int32Array(n * c.maxJobsPerNode);
@@ -385,19 +428,27 @@ export class Simulator {
     const rp = stream(c.seed, STREAM_POLICY);
     this.tieBreak = new Float64Array(n);
     for (let i = 0; i < n; i++) this.tieBreak[i] = rp();
+    this.placedOn = new Int32Array(n);
+    this.viewVersion = new Float64Array(n);
+    this.viewPrice = new Float64Array(n);
+    this.viewU = new Float64Array(n);
+    this.viewLoad = new Float64Array(n);
+    this.viewFreeCores = new Float64Array(n);
+    this.viewState = new Uint8Array(n);
+    this.viewBlockedUntilMs = new Float64Array(n);
     this.price = new Float64Array(n).fill(1);
     this.capPrice = new Float64Array(n).fill(1);
     this.heatFactor = new Float64Array(n).fill(1);
     this.lastDrainPrice = new Float64Array(n).fill(1);
-    this.wanting = new Int32Array(n);
     this.util = new Float64Array(n);
     this.paid = new Float64Array(n).fill(1);
     this.busy = new Float64Array(n);
     this.demandW = new Float64Array(n);
     this.cappedW = new Float64Array(n);
     this.extraJ = new Float64Array(n);
-    this.stalledUntilMs = new Float64Array(n);
-    this.tickAtMs = new Float64Array(n).fill(Infinity);
+    // One more entry for the dispatcher (index n; never stalled).
+    this.stalledUntilMs = new Float64Array(n + 1);
+    this.tickAtMs = new Float64Array(n + 1).fill(Infinity);
     this.scratch = new AuctionHeap({ maxBids: c.maxJobsPerNode, minBidIntervalMs: 0, bidTtlMs: 1e15 });
     if (this.market) for (let i = 0; i < n; i++) this.capCtl.push(new PowerCapController({ capW: c.powerCapW, ...c.powerCap }));
     this.heatConfig = { ...DEFAULT_HEAT_CONFIG, ...c.heat };
@@ -411,12 +462,16 @@ export class Simulator {
       this.ids.push(id);
       this.idIndex.set(id, i);
     }
+    if (this.gossip) {
+      this.ids.push(DISPATCHER_ID);
+      this.idIndex.set(DISPATCHER_ID, n);
+    }
     if (this.market) this.makeHeatNodes(coupling);
 
     this.m = {
       policy: c.policy, peakTempC: -Infinity, meanMaxTempC: 0, meanTempC: 0, throttledNodeS: 0, energyJ: 0, looperEnergyJ: 0, inferEnergyJ: 0,
       migrationEnergyJ: 0, igBits: 0, inferCompleted: 0, inferArrived: 0, inferWorkS: 0, loopersArrived: 0, loopersRan: 0, migrations: 0,
-      restartedByFailure: 0, refused: 0, queueMax: 0, meanSojournS: 0, failures: 0, cappedNodeS: 0,
+      restartedByFailure: 0, refused: 0, queueMax: 0, meanSojournS: 0, failures: 0, cappedNodeS: 0, bounced: 0,
     };
 
     // Dead verdicts: the watched subjects are the slow nodes and as many normal ones (at least
@@ -462,10 +517,17 @@ export class Simulator {
 
   private makeHeatNodes(coupling: { from: Int32Array; to: Int32Array }): void {
     const n = this.n;
-    const keys = Array.from({ length: n }, (_, i) => simKey(this.config.seed, i));
+    // Keys 0..n-1 are the nodes', key n the dispatcher's (maxwell).
+    const keys = Array.from({ length: n + 1 }, (_, i) => simKey(this.config.seed, i));
     const allMembers = new Map<string, Uint8Array>();
     for (let i = 0; i < n; i++) allMembers.set(this.ids[i]!, keys[i]!.publicKey);
-    const neighbours: Set<string>[] = Array.from({ length: n }, () => new Set());
+    if (this.gossip) allMembers.set(DISPATCHER_ID, keys[n]!.publicKey);
+    // The dispatcher is every node's "neighbour" in the protocol's sense of push target: a node
+    // pushes each claim it issues to its neighbours at once, so the dispatcher hears every new
+    // price within a network latency instead of after rounds of gossip (it would learn ~2 claims
+    // a second by gossip alone, fewer than the cluster issues). It never looks hot (it observes
+    // no reading, so its claims, if any, carry heat 0), so it never moves a node's price.
+    const neighbours: Set<string>[] = Array.from({ length: n }, () => new Set(this.gossip ? [DISPATCHER_ID] : []));
     for (let k = 0; k < coupling.from.length; k++) {
       const a = coupling.from[k]!;
       const b = coupling.to[k]!;
@@ -489,7 +551,22 @@ export class Simulator {
         neighbours: this.gossip ? neighbours[i]! : new Set(),
       }, this.heatConfig));
     }
-    if (this.gossip) for (let i = 0; i < n; i++) this.scheduleTick(i);
+    if (this.gossip) {
+      // The dispatcher: a member that gossips, answers probes and is probed like any node, but
+      // observes no reading (it has no heat, and its claims, issued only to refute a suspicion,
+      // carry none) and pushes to nobody.
+      this.heat.push(new HeatNode({
+        id: DISPATCHER_ID,
+        publicKey: keys[n]!.publicKey,
+        crypto: this.verifyCache.wrap(ed25519Crypto(keys[n]!.privateKey)),
+        members: allMembers,
+        transport: { send: (to: string, bytes: Uint8Array) => this.send(n, to, bytes) },
+        random,
+        neighbours: new Set(),
+      }, this.heatConfig));
+      assert(this.heat.length === n + 1 && this.ids[n] === DISPATCHER_ID, 'the dispatcher is member n');
+      for (let i = 0; i <= n; i++) this.scheduleTick(i);
+    }
   }
 
   /**
@@ -552,8 +629,13 @@ export class Simulator {
       while (nextAlarm < sc.alarms.length && sc.alarms[nextAlarm]!.tMs <= tMs) this.raiseAlarm(sc.alarms[nextAlarm++]!.node, tMs);
       const a = sc.arrivals;
       while (nextArrival < a.count && a.tMs[nextArrival]! <= tMs) this.arrive(nextArrival++, tMs);
-      this.dispatchQueue(tMs);
       this.timing.placementMs += performance.now() - tp;
+      tp = performance.now();
+      if (this.gossip) this.pollView(tMs);
+      const tv = performance.now();
+      this.timing.viewPollMs += tv - tp;
+      this.dispatchQueue(tMs);
+      this.timing.placementMs += performance.now() - tv;
 
       tp = performance.now();
       this.schedule(tMs);
@@ -566,7 +648,10 @@ export class Simulator {
       this.timing.heatObserveMs += performance.now() - t2;
 
       tp = performance.now();
-      if (this.market && (step + 1) % Math.max(1, Math.round(c.drain.intervalS / c.stepS)) === 0) this.drain(tMs + dtMs);
+      // Only maxwell drains: a node moves work to the node the dispatcher names. Under no-gossip
+      // nobody knows of a cheaper node, and a move to a node picked blindly is a gamble that
+      // costs a migration.
+      if (this.gossip && (step + 1) % Math.max(1, Math.round(c.drain.intervalS / c.stepS)) === 0) this.drain(tMs + dtMs);
       this.timing.placementMs += performance.now() - tp;
 
       tp = performance.now();
@@ -633,37 +718,140 @@ export class Simulator {
   private dispatchQueue(tMs: number): void {
     while (this.qLen > 0) {
       const j = this.queue[this.qHead]!;
-      const node = this.choose(j);
+      const node = this.choose(tMs);
       if (node < 0) return;
       this.qHead = (this.qHead + 1) % this.queue.length;
       this.qLen--;
       this.attach(j, node, tMs);
+      this.placedOn[node]! += 1;
+      if (this.gossip) this.viewPlaced(node, tMs);
     }
   }
 
-  /** The policy's node for job j, or -1 if no node has room. */
-  private choose(j: number): number {
-    void j;
-    if (this.config.policy === 'round-robin') {
-      for (let k = 0; k < this.n; k++) {
-        const i = (this.rrNext + k) % this.n;
-        if (this.network.up[i] === 1 && this.jobsOnNode[i]! < this.maxJobs) {
-          this.rrNext = (i + 1) % this.n;
-          return i;
+  /** The policy's node for the next job, or -1 if no node has room. */
+  private choose(tMs: number): number {
+    switch (this.config.policy) {
+      case 'maxwell':
+        return this.viewTarget(tMs);
+      case 'fair-share':
+        return this.tree.argmin();
+      case 'round-robin':
+      case 'no-gossip':
+        // A load balancer that knows nothing of the nodes sends to each in turn; a node that is
+        // down or full refuses (a connection refused), and the next one is tried.
+        for (let k = 0; k < this.n; k++) {
+          const i = (this.rrNext + k) % this.n;
+          if (this.network.up[i] === 1 && this.jobsOnNode[i]! < this.maxJobs) {
+            this.rrNext = (i + 1) % this.n;
+            return i;
+          }
         }
-      }
-      return -1;
+        return -1;
     }
-    return this.tree.argmin();
   }
 
-  /** The leaf of node i in the placement tree: what a new job would be offered there. */
-  private leaf(i: number): number {
+  /** fair-share's leaf of node i: its job count (ties broken by a seeded draw), Infinity if it cannot take one. */
+  private jobsLeaf(i: number): number {
     if (this.network.up[i] === 0 || this.jobsOnNode[i]! >= this.maxJobs) return Infinity;
-    // A new job would see the node's load at least as it is now, or as the jobs already there
-    // that want a core make it, plus itself: so arrivals within one step spread out.
-    if (this.market) return this.priceAt(i, Math.max(this.util[i]!, (this.wanting[i]! + 1) / this.cores)) * (1 + 1e-9 * this.tieBreak[i]!);
     return this.jobsOnNode[i]! + 0.5 * this.tieBreak[i]!;
+  }
+
+  // ---------- maxwell's dispatcher ----------
+
+  /**
+   * Once a step the dispatcher reads its HeatNode's view of every node (`peer`: what the gossip
+   * told it, nothing else), and keeps an estimate of each node's busy cores (viewLoad). A new
+   * claim resets it to what the claim's power implies. Between claims the dispatcher knows every
+   * job that arrives there (it sent them: viewPlaced adds one) but not those that leave, so the
+   * estimate decays with loadTauS, a job's mean life. Errors correct themselves towards sending
+   * work: a node whose load is underestimated gets jobs until its price rises and it claims
+   * again; one whose load is overestimated decays back in view. (Decaying only the jobs sent, and
+   * holding the claim's load, starved nodes: a node whose load falls says so only when its price
+   * halves, so one held too dear lost its work and never claimed again.)
+   */
+  private pollView(nowMs: number): void {
+    const n = this.n;
+    const d = this.heat[n]!;
+    const cfg = this.config;
+    const decay = Math.exp(-(nowMs - this.viewDecayAtMs) / (cfg.dispatcher.loadTauS * 1000));
+    this.viewDecayAtMs = nowMs;
+    const idleW = this.idleW;
+    const activeW = this.corePowerW * this.cores;
+    for (let i = 0; i < n; i++) {
+      const v = d.peer(this.ids[i]!);
+      assert(v !== undefined, 'every node is a member of the dispatcher\'s cluster');
+      this.viewLoad[i]! *= decay;
+      if (v.price === undefined || v.powerW === undefined) {
+        // No claim, an expired one, or one without a reading: the dispatcher knows no price.
+        this.viewState[i] = VIEW_UNKNOWN;
+      } else {
+        if (v.version !== this.viewVersion[i]) {
+          this.viewPrice[i] = v.price;
+          // The load the claim implies: the node's active power over what all its cores draw.
+          this.viewU[i] = Math.min(1, Math.max(0, (v.powerW - idleW) / activeW));
+          this.viewLoad[i] = this.viewU[i]! * this.cores;
+          // The claim's power + headroom is the node's cap; its cap controller aims 5% below it.
+          const headroomW = v.headroomW ?? 0;
+          this.viewFreeCores[i] = (headroomW - CAP_MARGIN * (v.powerW + headroomW)) / this.corePowerW;
+          this.viewBlockedUntilMs[i] = 0;
+        }
+        this.viewState[i] = v.state === 'dead' || v.alarm ? VIEW_EXCLUDED : v.state === 'suspect' ? VIEW_SUSPECT : VIEW_ALIVE;
+      }
+      this.viewVersion[i] = v.version;
+      this.tree.setLeaf(i, this.viewLeaf(i, nowMs));
+    }
+    this.tree.rebuild();
+  }
+
+  /**
+   * The price the dispatcher expects a new job to pay on node i: the claimed price with its
+   * scarcity term moved from the claim's load u₀ to the load it estimates now with this job,
+   * u = (viewLoad + 1) ÷ cores:
+   *
+   *   claimed × (1 + w·u²) ÷ (1 + w·u₀²)
+   *
+   * so that between two claims (at most one per 15 s, and only on a 50% change) arrivals spread
+   * over the nodes that looked cheapest instead of all going to one. The cap and heat factors in
+   * the claimed price are kept as they were, but a node the dispatcher would push past its cap's
+   * target (the claim's power + headroom gives the cap) doubles in price for each core beyond:
+   * its cap controller would raise the price there until the load left. Infinity for a node it
+   * must not send to (dead, alarmed, no usable claim, or it refused a job lately); a suspect node
+   * costs suspectPenaltyTokensPerJ more (taken only if no node it holds alive is left).
+   */
+  private viewLeaf(i: number, nowMs: number): number {
+    const st = this.viewState[i]!;
+    if (st === VIEW_UNKNOWN || st === VIEW_EXCLUDED || this.viewBlockedUntilMs[i]! > nowMs) return Infinity;
+    const w = this.config.price.loadWeight;
+    const u0 = this.viewU[i]!;
+    const u = (this.viewLoad[i]! + 1) / this.cores;
+    let price = ((this.viewPrice[i]! * (1 + w * u * u)) / (1 + w * u0 * u0)) * (1 + 1e-9 * this.tieBreak[i]!);
+    // Past its cap's target the node's cap controller raises its price until load leaves: each
+    // core the dispatcher would add beyond the headroom the claim showed doubles the price.
+    const over = this.viewLoad[i]! + 1 - u0 * this.cores - this.viewFreeCores[i]!;
+    if (over > 0) price *= 2 ** over;
+    return st === VIEW_SUSPECT ? price + this.config.dispatcher.suspectPenaltyTokensPerJ : price;
+  }
+
+  /** The dispatcher sent one more job to node i: its projected price rises. O(log n). */
+  private viewPlaced(i: number, nowMs: number): void {
+    this.viewLoad[i]! += 1;
+    this.tree.set(i, this.viewLeaf(i, nowMs));
+  }
+
+  /**
+   * The dispatcher's cheapest node that takes a job now, or -1. A node that refuses (down, as a
+   * refused connection says, or full) is skipped for blockS or until its next claim, and the
+   * next cheapest is tried: what a real dispatcher learns by trying, nothing more.
+   */
+  private viewTarget(nowMs: number): number {
+    for (;;) {
+      const i = this.tree.argmin();
+      if (i < 0) return -1;
+      if (this.network.up[i] === 1 && this.jobsOnNode[i]! < this.maxJobs) return i;
+      this.m.bounced++;
+      this.viewBlockedUntilMs[i] = nowMs + this.config.dispatcher.blockS * 1000;
+      this.tree.set(i, Infinity);
+    }
   }
 
   /** Node i's price at utilisation u: cap price × heat factor × load price. */
@@ -679,8 +867,7 @@ export class Simulator {
     J.pos[j] = k;
     J.node[j] = node;
     this.jobsOnNode[node] = k + 1;
-    if (J.bid[j]! >= this.price[node]!) this.wanting[node]! += 1;
-    this.tree.set(node, this.leaf(node));
+    if (this.fair) this.tree.set(node, this.jobsLeaf(node));
     void tMs;
   }
 
@@ -696,8 +883,8 @@ export class Simulator {
     J.pos[moved] = p;
     this.jobsOnNode[node] = last;
     J.node[j] = -1;
-    if (J.bid[j]! >= this.price[node]! && this.wanting[node]! > 0) this.wanting[node]! -= 1;
-    this.tree.set(node, this.leaf(node));
+    // The dispatcher's view does not change: it does not see a job leave.
+    if (this.fair) this.tree.set(node, this.jobsLeaf(node));
   }
 
   private fail(node: number): void {
@@ -722,9 +909,9 @@ export class Simulator {
     }
     this.network.up[node] = 0;
     if (this.market) this.heat[node]!.stop();
-    this.wanting[node] = 0;
     this.util[node] = 0;
-    this.tree.set(node, Infinity);
+    // The dispatcher learns of it from the gossip (dead), or when the node refuses a job.
+    if (this.fair) this.tree.set(node, Infinity);
   }
 
   private recover(node: number): void {
@@ -733,7 +920,7 @@ export class Simulator {
       this.heat[node]!.start();
       if (this.gossip) this.scheduleTick(node);
     }
-    this.tree.set(node, this.leaf(node));
+    if (this.fair) this.tree.set(node, this.jobsLeaf(node));
   }
 
   // ---------- one step of physics ----------
@@ -882,25 +1069,22 @@ export class Simulator {
     void tMs;
   }
 
-  /** Each node's price for the next step (market policies); the placement tree's leaves. */
+  /** Each node's price for the next step (market policies), which its HeatNode observes (and claims); fair-share's leaves. */
   private updatePrices(nowMs: number): void {
     const n = this.n;
     if (!this.market) {
-      for (let i = 0; i < n; i++) this.tree.setLeaf(i, this.leaf(i));
-      this.tree.rebuild();
+      if (this.fair) {
+        for (let i = 0; i < n; i++) this.tree.setLeaf(i, this.jobsLeaf(i));
+        this.tree.rebuild();
+      }
       return;
     }
-    const J = this.jobs;
-    const M = this.maxJobs;
     const temp = this.thermal.tempC;
     const delivered = this.thermal.deliveredW;
     const capW = this.config.powerCapW;
     const utilGain = -Math.expm1(-this.config.stepS / this.config.price.utilTauS);
     for (let i = 0; i < n; i++) {
-      if (this.network.up[i] === 0) {
-        this.tree.setLeaf(i, Infinity);
-        continue;
-      }
+      if (this.network.up[i] === 0) continue;
       this.capPrice[i] = this.capCtl[i]!.update(nowMs, delivered[i]!);
       if (this.stalledUntilMs[i]! <= nowMs) {
         const h = this.heat[i]!;
@@ -908,27 +1092,20 @@ export class Simulator {
         this.heatFactor[i] = h.priceFactor(nowMs);
         if (this.gossip) this.scheduleTick(i);
       }
-      // The load: busy cores smoothed (a step's ups and downs must not swing the price), then
-      // the price, then the jobs that want a core at it.
+      // The load: busy cores smoothed (a step's ups and downs must not swing the price).
       this.util[i]! += (this.busy[i]! / this.cores - this.util[i]!) * utilGain;
-      const price = this.priceAt(i, this.util[i]!);
-      this.price[i] = price;
-      const base = i * M;
-      let wanting = 0;
-      for (let k = 0; k < this.jobsOnNode[i]!; k++) if (J.bid[this.nodeJobs[base + k]!]! >= price) wanting++;
-      this.wanting[i] = wanting;
-      this.tree.setLeaf(i, this.leaf(i));
+      this.price[i] = this.priceAt(i, this.util[i]!);
     }
-    this.tree.rebuild();
   }
 
   /**
-   * Market policies: work drains from a node whose price rises. Every drain.intervalS a node
-   * looks at its price; if it rose by drain.ratio since the last look, or its own heat raises it
-   * (heat factor above 1), or jobs on it cannot pay it, it moves up to maxMovesPerNode
-   * inference jobs to the cheapest node, if that node is cheaper by drain.ratio (and, for a
-   * job that cannot pay here, cheap enough for its bid). A job moves at most once a minute, so
-   * that work does not bounce between two nodes whose prices cross.
+   * maxwell: work drains from a node whose price rises. Every drain.intervalS a node looks at its
+   * price; if it rose by drain.ratio since the last look, or its own heat raises it (heat factor
+   * above 1), or jobs on it cannot pay it, it moves up to maxMovesPerNode inference jobs to the
+   * node the dispatcher holds cheapest (its view, as for an arrival: the node asks it), if that
+   * node is cheaper by drain.ratio (and, for a job that cannot pay here, cheap enough for its
+   * bid). A job moves at most once a minute, so that work does not bounce between two nodes
+   * whose prices cross.
    */
   private drain(nowMs: number): void {
     const J = this.jobs;
@@ -965,7 +1142,7 @@ export class Simulator {
           }
         }
         if (best < 0) break;
-        const dest = this.tree.argmin();
+        const dest = this.viewTarget(nowMs);
         if (dest < 0 || dest === i) break;
         const there = this.tree.get(dest);
         if (there * d.ratio > p || there > J.bid[best]!) break;
@@ -973,6 +1150,7 @@ export class Simulator {
         const migJ = mig.jPerGiB * J.memGiB[best]!;
         this.detach(best);
         this.attach(best, dest, nowMs);
+        this.viewPlaced(dest, nowMs);
         J.readyMs[best] = nowMs + migS * 1000;
         J.movedAtMs[best] = nowMs;
         this.extraJ[i]! += migJ / 2;
@@ -1012,7 +1190,7 @@ export class Simulator {
         this.heat[i]!.receive(this.ids[ev.b]!, ev.payload!, ev.timeMs);
         this.scheduleTick(i);
         const t = this.trial;
-        if (t !== null && t.reached[i] === 0 && ev.timeMs <= t.endMs) {
+        if (t !== null && i < this.n && t.reached[i] === 0 && ev.timeMs <= t.endMs) {
           const v = this.heat[i]!.peer(this.ids[t.node]!);
           if (v !== undefined && v.alarm) this.reach(t, i, ev.timeMs);
         }
@@ -1154,7 +1332,9 @@ export class Simulator {
     let maxBytes = 0;
     let messages = 0;
     const rejected: Record<string, number> = {};
-    for (const h of this.heat) {
+    // Per node: the nodes' HeatNodes (the dispatcher, at index n, is reported on its own).
+    for (let i = 0; i < this.n; i++) {
+      const h = this.heat[i]!;
       bytes += h.stats.bytesSent;
       messages += h.stats.messagesSent;
       if (h.stats.bytesSent > maxBytes) maxBytes = h.stats.bytesSent;
@@ -1171,6 +1351,8 @@ export class Simulator {
       watchedNodeH,
       falseDeadPerNodeH: watchedNodeH > 0 ? this.falseDead / watchedNodeH : 0,
       trueDeadVerdicts: this.trueDead,
+      dispatcherBytesSentPerS: this.heat[this.n]!.stats.bytesSent / durS,
+      dispatcherBytesReceivedPerS: this.heat[this.n]!.stats.bytesReceived / durS,
       network: { ...this.network.counters },
       rejected,
     };
@@ -1181,6 +1363,11 @@ export class Simulator {
   /** Jobs on node i right now. */
   jobsAt(i: number): number {
     return this.jobsOnNode[i]!;
+  }
+
+  /** Arrivals placed on node i so far (moves not counted). */
+  placedAt(i: number): number {
+    return this.placedOn[i]!;
   }
 
   /** Cores of node i that ran a job in the last step (what heats it). */

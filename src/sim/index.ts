@@ -8,7 +8,7 @@ import { simConfig, type PolicyName, type SimConfig } from './config.js';
 import { summarise, type SimSummary } from './report.js';
 
 export { POLICIES, DEFAULT_SIM_CONFIG, simConfig, isMarketPolicy, type PolicyName, type SimConfig } from './config.js';
-export { runSimulation, Simulator, scenarioFor, type RunResult, type RunOptions } from './engine.js';
+export { runSimulation, Simulator, scenarioFor, DISPATCHER_ID, type RunResult, type RunOptions } from './engine.js';
 export { summarise, deterministicPart, writeReport, plots, policyEntry, type SimSummary, type PolicyEntry } from './report.js';
 
 /**

@@ -45,6 +45,12 @@ export interface NetworkInit {
   partitions?: readonly Partition[];
   /** Per node, the mean extra delay of a slow node (ms; 0 for a normal node). */
   slowMs?: Float64Array;
+  /**
+   * Endpoints outside the racks (the dispatcher), numbered after the nodes: reached at
+   * interRackMs from every rack (they sit by the spine), never slow, never cut off by a
+   * partition (a partition here splits racks), never down.
+   */
+  outside?: number;
 }
 
 /** route() answers a delivery time (≥ 0) or one of these. */
@@ -82,9 +88,13 @@ export class Network {
     this.init = init;
     this.random = random;
     this.nodes = init.racks * init.nodesPerRack;
-    this.up = new Uint8Array(this.nodes).fill(1);
-    this.slowMs = init.slowMs ?? new Float64Array(this.nodes);
-    assert(this.slowMs.length === this.nodes, 'one slowness per node');
+    const outside = init.outside ?? 0;
+    if (!Number.isInteger(outside) || outside < 0) throw bad(`outside endpoints are an integer ≥ 0, not ${outside}`);
+    this.up = new Uint8Array(this.nodes + outside).fill(1);
+    assert(init.slowMs === undefined || init.slowMs.length === this.nodes, 'one slowness per node');
+    // Outside endpoints are never slow: their entries stay 0.
+    this.slowMs = new Float64Array(this.nodes + outside);
+    if (init.slowMs !== undefined) this.slowMs.set(init.slowMs);
     this.sides = (init.partitions ?? []).map((p) => {
       if (!(p.startMs <= p.endMs)) throw bad(`a partition ends after it starts (${p.startMs}..${p.endMs} ms)`);
       const groupOf = new Int32Array(init.racks).fill(p.groups.length);
@@ -98,8 +108,9 @@ export class Network {
     });
   }
 
+  /** A node's rack; an outside endpoint's is -1 (a rack of its own). */
   rackOf(node: number): number {
-    return Math.floor(node / this.init.nodesPerRack);
+    return node < this.nodes ? Math.floor(node / this.init.nodesPerRack) : -1;
   }
 
   /** Whether an active partition separates the two nodes at `nowMs`. */
@@ -107,7 +118,7 @@ export class Network {
     if (this.sides.length === 0) return false;
     const ra = this.rackOf(a);
     const rb = this.rackOf(b);
-    if (ra === rb) return false;
+    if (ra === rb || ra < 0 || rb < 0) return false;
     for (const s of this.sides) {
       if (nowMs >= s.startMs && nowMs < s.endMs && s.groupOf[ra] !== s.groupOf[rb]) return true;
     }

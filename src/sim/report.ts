@@ -39,6 +39,8 @@ export interface PolicyEntry {
   queue_max: number;
   mean_sojourn_s: number;
   node_failures: number;
+  /** Jobs the dispatcher sent to a node that refused them (down, or full): sent on elsewhere. */
+  placements_bounced: number;
 }
 
 export interface SimSummary {
@@ -54,6 +56,9 @@ export interface SimSummary {
   bandwidth_bytes_per_node_s: number | null;
   bandwidth_bytes_per_node_s_max: number | null;
   messages_per_node_s: number | null;
+  /** maxwell's dispatcher: its protocol traffic, bytes sent and received per second. */
+  dispatcher_bytes_sent_per_s: number | null;
+  dispatcher_bytes_received_per_s: number | null;
   false_dead_per_node_h: number | null;
   false_dead_verdicts: number | null;
   false_dead_on_slow_nodes: number | null;
@@ -104,6 +109,7 @@ export function policyEntry(r: RunResult): PolicyEntry {
     queue_max: m.queueMax,
     mean_sojourn_s: sig(m.meanSojournS),
     node_failures: m.failures,
+    placements_bounced: m.bounced,
   };
 }
 
@@ -118,6 +124,7 @@ function timingEntry(r: RunResult): Record<string, number> {
     heat_observe_and_price_ms: ms(t.heatObserveMs),
     gossip_events_ms: ms(t.eventsMs),
     placement_and_drain_ms: ms(t.placementMs),
+    dispatcher_view_poll_ms: ms(t.viewPollMs),
     metrics_ms: ms(t.metricsMs),
     signs: t.signs,
     sign_ms: ms(t.signMs),
@@ -152,6 +159,8 @@ export function summarise(runs: RunResult[], totalWallS: number): SimSummary {
     bandwidth_bytes_per_node_s: g === null ? null : sig(g.bytesSentPerNodeS),
     bandwidth_bytes_per_node_s_max: g === null ? null : sig(g.bytesSentPerNodeSMax),
     messages_per_node_s: g === null ? null : sig(g.messagesPerNodeS),
+    dispatcher_bytes_sent_per_s: g === null ? null : sig(g.dispatcherBytesSentPerS),
+    dispatcher_bytes_received_per_s: g === null ? null : sig(g.dispatcherBytesReceivedPerS),
     false_dead_per_node_h: g === null ? null : sig(g.falseDeadPerNodeH),
     false_dead_verdicts: g === null ? null : sig(g.falseDeadVerdicts),
     false_dead_on_slow_nodes: g === null ? null : g.falseDeadOnSlowNodes,

@@ -75,3 +75,24 @@ it('the same seed routes the same way', () => {
   };
   assert.deepEqual(run(), run());
 });
+
+it('an outside endpoint (the dispatcher) is reached at inter-rack latency, never slow, never cut by a partition', () => {
+  const slowMs = new Float64Array(20).fill(50);
+  const net = new Network({ ...base, loss: 0, slowMs: new Float64Array(20), outside: 1, partitions: [{ startMs: 0, endMs: 1e9, groups: [[0, 1]] }] }, seededRandom(2));
+  const slowNet = new Network({ ...base, loss: 0, slowMs, outside: 1 }, seededRandom(2));
+  assert.equal(net.up.length, 21);
+  let sum = 0;
+  const N = 20_000;
+  for (let k = 0; k < N; k++) {
+    const there = net.route(k % 20, 20, 1, 10);
+    const back = net.route(20, k % 20, 1, 10);
+    assert.ok(there >= 10.3 && back >= 10.3, 'inter-rack base, across the partition');
+    sum += there - 10;
+  }
+  assert.ok(Math.abs(sum / N - 0.5) < 0.02, `mean ${sum / N}`);
+  assert.equal(net.counters.lostToPartition, 0);
+  // A slow node is slow to it, by its own slowness only.
+  let slow = 0;
+  for (let k = 0; k < N; k++) slow += slowNet.route(0, 20, 1, 0);
+  assert.ok(Math.abs(slow / N - 50.5) < 2, `slow mean ${slow / N}`);
+});
