@@ -61,7 +61,10 @@ it('maxwell: placement follows the gossiped price, not the real one (a hot node 
   // reading only its view, keeps sending X about its share. (An oracle would send it nothing.)
   const deaf = placements({ ...base, heat: frozenClaims }, 'maxwell', 240, 480, heatX);
   assert.ok(deaf.onX > 0.5 * deaf.otherMean, `frozen claims: node ${X} took ${deaf.onX}, an average other ${deaf.otherMean}`);
-  assert.ok(deaf.sim.price[X]! > 2 * deaf.sim.price[0]!, 'X really was dear');
+  // X really was dear: its own heat tripled its price (the others' are their load alone).
+  const others = Array.from({ length: N }, (_, i) => deaf.sim.price[i]!).filter((_, i) => i !== X);
+  assert.ok(deaf.sim.heat[X]!.priceFactor(480_000) > 3, 'X knew it was hot');
+  assert.ok(deaf.sim.price[X]! > 1.2 * Math.max(...others), `X really was dear: ${deaf.sim.price[X]} against at most ${Math.max(...others)}`);
 });
 
 it('maxwell: the dispatcher is a member every node hears, not a compute node', () => {
