@@ -33,9 +33,10 @@ options:
                   (wall_s and timing aside)
   --loss F        message loss, a fraction or a percentage: 0.01 or 1% (default 1%)
   --json          print the summary as JSON (the shape of \`maxwell bench sim --json\`, one policy)
-  --out DIR       write DIR/summary.json and the plots: temperature.svg (heat map of the racks
-                  over time), prices.svg, power.svg, throughput.svg, ig-per-joule.svg,
-                  throttled.svg, hottest.svg
+  --out DIR       write DIR/summary.json (the same for the same seed, byte for byte),
+                  DIR/timing.json (wall time, measured) and the plots: temperature.svg (heat
+                  map of the racks over time), prices.svg, power.svg, throughput.svg,
+                  ig-per-joule.svg, throttled.svg, hottest.svg
   -h, --help      this help
 
 A progress bar goes to stderr when it is a terminal.`;

@@ -179,10 +179,18 @@ export function deterministicPart(s: SimSummary): Omit<SimSummary, 'wall_s' | 't
   return rest;
 }
 
-/** Writes summary.json and the plots of one run into `dir`; returns the files written. */
+/**
+ * Writes summary.json (the deterministic part: the same seed gives the same file, byte for
+ * byte), timing.json (wall time and where it went: measured, so never the same twice) and the
+ * plots of one run into `dir`; returns the files written.
+ */
 export async function writeReport(dir: string, summary: SimSummary, run: RunResult): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const files: [string, string][] = [['summary.json', `${JSON.stringify(summary, null, 2)}\n`], ...plots(run)];
+  const files: [string, string][] = [
+    ['summary.json', `${JSON.stringify(deterministicPart(summary), null, 2)}\n`],
+    ['timing.json', `${JSON.stringify({ wall_s: summary.wall_s, timing: summary.timing }, null, 2)}\n`],
+    ...plots(run),
+  ];
   for (const [name, text] of files) await writeFile(join(dir, name), text);
   return files.map(([name]) => join(dir, name));
 }

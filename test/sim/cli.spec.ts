@@ -2,6 +2,9 @@
 // flag; a small run prints the benchmark's JSON shape with one policy.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { maxwell } from '../cli-helper.js';
 
 const bad: [string[], RegExp][] = [
@@ -40,4 +43,28 @@ it('maxwell sim past the gossip limit exits 64 with E_SIM_LIMIT, before any work
   const r = await maxwell(['sim', '--nodes', '4000', '--racks', '40']);
   assert.equal(r.code, 64, r.stderr);
   assert.match(r.stderr, /^maxwell sim: E_SIM_LIMIT: maxwell gossips among all nodes, and at most 2000 fit/);
+});
+
+it('maxwell sim --out: two processes, one seed, the same summary.json and plots, byte for byte', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'maxwell-sim-'));
+  try {
+    const args = ['sim', '--nodes', '40', '--racks', '4', '--duration', '3m', '--policy', 'maxwell', '--seed', '11'];
+    const [a, b] = await Promise.all([maxwell([...args, '--out', join(dir, 'a')]), maxwell([...args, '--out', join(dir, 'b')])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const files = (await readdir(join(dir, 'a'))).sort();
+    assert.deepEqual(files, (await readdir(join(dir, 'b'))).sort());
+    for (const f of ['summary.json', 'temperature.svg', 'prices.svg', 'timing.json']) assert.ok(files.includes(f), f);
+    for (const f of files) {
+      if (f === 'timing.json') continue;
+      assert.ok((await readFile(join(dir, 'a', f))).equals(await readFile(join(dir, 'b', f))), `${f} differs between the two runs`);
+    }
+    const summary = JSON.parse(await readFile(join(dir, 'a', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    assert.ok(!('wall_s' in summary) && !('timing' in summary));
+    assert.ok((summary.bandwidth_bytes_per_node_s as number) > 0, 'it gossiped');
+    const timing = JSON.parse(await readFile(join(dir, 'a', 'timing.json'), 'utf8')) as Record<string, unknown>;
+    assert.ok((timing.wall_s as number) > 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
