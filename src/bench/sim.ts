@@ -16,7 +16,9 @@
  * not a measurement); the wall time is measured.
  */
 import { machineInfo } from '../energy/calibration.js';
-import { POLICIES, simulate, type SimSummary } from '../sim/index.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { POLICIES, plots, simulate, type SimSummary } from '../sim/index.js';
 
 export interface Goal {
   target: string;
@@ -37,6 +39,8 @@ export interface SimBenchOptions {
   /** Simulated seconds (default 3600). */
   seconds?: number;
   seed?: number;
+  /** Write each policy's plots into plotsDir/<policy>/. */
+  plotsDir?: string;
 }
 
 export async function benchSim(o: SimBenchOptions = {}): Promise<SimBench> {
@@ -45,13 +49,21 @@ export async function benchSim(o: SimBenchOptions = {}): Promise<SimBench> {
   const racks = nodes % 40 === 0 ? 40 : nodes % 20 === 0 ? 20 : nodes % 10 === 0 ? 10 : 1;
   const durationS = o.seconds ?? (o.quick ? 600 : 3600);
   let lastPct = -1;
-  const { summary } = simulate({ nodes, racks, durationS, seed: o.seed ?? 1 }, POLICIES, {
+  const { summary, runs } = simulate({ nodes, racks, durationS, seed: o.seed ?? 1 }, POLICIES, {
     onProgress: (policy, done, total) => {
       const pct = Math.floor((100 * done) / total);
       if (pct % 10 === 0 && pct !== lastPct) log(`sim ${policy}: ${pct}%\n`);
       lastPct = pct;
     },
   });
+  if (o.plotsDir !== undefined) {
+    for (const run of runs) {
+      const dir = join(o.plotsDir, run.config.policy);
+      await mkdir(dir, { recursive: true });
+      for (const [name, text] of plots(run)) await writeFile(join(dir, name), text);
+    }
+    log(`plots written under ${o.plotsDir}\n`);
+  }
   return { suite: 'sim', machine: machineInfo(), ...summary, goals: evaluateGoals(summary) };
 }
 

@@ -12,7 +12,7 @@ import { positiveInteger, positiveNumber, usage } from './args.js';
 export const summary = 'run a benchmark suite (runtime, market, ledger, kernel, proof, sim) and report figures against a baseline from the same run';
 
 const HELP = `usage: maxwell bench <suite> [--json] [--out FILE] [--quick] [--processes N] [--seconds S]
-                     [--nodes N] [--seed S]
+                     [--nodes N] [--seed S] [--plots DIR]
 
 suites:
   runtime   metering overhead (metered ÷ unmetered wall time) on CPU-bound kernels, energy
@@ -35,14 +35,14 @@ suites:
             throttled node-seconds, information gain per joule, throughput, alarm spread, gossip
             bandwidth, false "dead" verdicts, wall time; goals against fair-share
             (--nodes N, default 1000; --seconds S simulated, default 3600; --seed S, default 1;
-            --quick: 200 nodes for 600 s)
+            --quick: 200 nodes for 600 s; --plots DIR: each policy's plots in DIR/<policy>/)
 
   --json        print the result as JSON
   --out FILE    also write the JSON to FILE (commit it under bench/results/)
   --quick       fewer repetitions (for a smoke test; figures are noisier)`;
 
 interface Suite {
-  bench(o: { quick: boolean; log: (s: string) => void; processes?: number; seconds?: number; nodes?: number; seed?: number }): Promise<unknown>;
+  bench(o: { quick: boolean; log: (s: string) => void; processes?: number; seconds?: number; nodes?: number; seed?: number; plotsDir?: string }): Promise<unknown>;
   format(r: unknown): string;
 }
 
@@ -86,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       seconds: { type: 'string' },
       nodes: { type: 'string' },
       seed: { type: 'string' },
+      plots: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -104,9 +105,10 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.seconds === undefined ? {} : { seconds: positiveNumber('seconds', values.seconds, 60) }),
     ...(values.nodes === undefined ? {} : { nodes: positiveInteger('nodes', values.nodes, 1000) }),
     ...(values.seed === undefined ? {} : { seed: (await import('./sim.js')).parseSeed(values.seed) }),
+    ...(values.plots === undefined ? {} : { plotsDir: values.plots }),
   };
-  if ((values.nodes !== undefined || values.seed !== undefined) && suite !== 'sim') {
-    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--nodes and --seed are options of the sim suite only');
+  if ((values.nodes !== undefined || values.seed !== undefined || values.plots !== undefined) && suite !== 'sim') {
+    throw new MaxwellError(ErrorCode.BAD_ARGUMENT, '--nodes, --seed and --plots are options of the sim suite only');
   }
   const result = await bench({ quick: values.quick, log: values.json ? () => {} : (s: string) => process.stderr.write(s), ...sized });
   if (!values.json) console.log(format(result));

@@ -68,3 +68,22 @@ it('maxwell sim --out: two processes, one seed, the same summary.json and plots,
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('maxwell bench sim --plots DIR writes every policy\'s plots; --plots is refused on another suite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'maxwell-bench-sim-'));
+  try {
+    const r = await maxwell(['bench', 'sim', '--nodes', '20', '--seconds', '30', '--json', '--plots', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { policies: { name: string }[]; goals: Record<string, unknown> };
+    assert.deepEqual(result.policies.map((p) => p.name), ['maxwell', 'no-gossip', 'fair-share', 'round-robin']);
+    for (const p of result.policies) {
+      const files = await readdir(join(dir, p.name));
+      for (const f of ['temperature.svg', 'prices.svg', 'power.svg', 'throughput.svg', 'ig-per-joule.svg', 'throttled.svg']) assert.ok(files.includes(f), `${p.name}/${f}`);
+    }
+    const wrong = await maxwell(['bench', 'ledger', '--plots', dir]);
+    assert.equal(wrong.code, 64, wrong.stderr);
+    assert.match(wrong.stderr, /--plots are options of the sim suite only/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
