@@ -308,6 +308,12 @@ const URGENT_CAPACITY = 32;
 /** An advert heard back from this many peers at the same version has spread: stop sending it (Demers' feedback). */
 const HEARD_LIMIT = 3;
 const RUMOUR_DEAD_KEY = 0xffff;
+/** A member's record (HeatNode.rec): its fields and its size. */
+const R_VERSION = 0;
+const R_EXPIRES = 1;
+const R_WANTED = 2;
+const R_FLAGS = 3;
+const REC = 4;
 /** The highest own version this node will take on (issue() adds 1 and must stay a safe integer). */
 const MAX_VERSION = Number.MAX_SAFE_INTEGER - 1;
 /** The latest time a node takes: a claim issued then still expires at a safe integer. */
@@ -334,13 +340,15 @@ export class HeatNode {
   private readonly random: () => number;
 
   // What this node holds of each member (its own entry included).
-  private readonly version: Float64Array;
-  private readonly expiresMs: Float64Array;
+  /**
+   * Per member, one record of REC numbers: its claim's version and expiry, when it was last
+   * wanted, its claim's flags. Together, not in four arrays: at a thousand members a message
+   * touches a dozen of them, and each record is then one cache miss, not four.
+   */
+  private readonly rec: Float64Array;
   private readonly tempC: Float32Array;
   private readonly heat: Float32Array;
-  private readonly flags: Uint8Array;
   private readonly claims: Uint8Array;
-  private readonly wantedAtMs: Float64Array;
   /** When each member last used the refutation exemption from the version limit (judgeClaim). */
   private readonly refuteExemptAtMs: Float64Array;
 
@@ -434,13 +442,11 @@ export class HeatNode {
     this.random = components.random;
 
     const n = this.n;
-    this.version = new Float64Array(n);
-    this.expiresMs = new Float64Array(n);
+    this.rec = new Float64Array(n * REC);
+    for (let m = 0; m < n; m++) this.rec[m * REC + R_WANTED] = Number.NEGATIVE_INFINITY;
     this.tempC = new Float32Array(n);
     this.heat = new Float32Array(n);
-    this.flags = new Uint8Array(n);
     this.claims = new Uint8Array(n * CLAIM_BYTES);
-    this.wantedAtMs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
     this.refuteExemptAtMs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
     this.urgentVersion = new Float64Array(n);
     this.membership = new Membership(n, self, cfg);
@@ -539,7 +545,7 @@ export class HeatNode {
     }
     this.ownHeat = this.alarmReason !== AlarmReason.NONE ? 1 : heat;
     this.updatePrice(now);
-    if (alarmChanged || this.version[this.self] === 0 || (this.flags[this.self]! & FLAG_NO_READING) !== 0) this.issue(now);
+    if (alarmChanged || this.rec[this.self * REC + R_VERSION] === 0 || (this.rec[this.self * REC + R_FLAGS]! & FLAG_NO_READING) !== 0) this.issue(now);
     else if (this.material()) {
       if (now >= this.lastIssuedMs + this.cfg.minClaimIntervalMs) this.issue(now);
       else {
@@ -587,14 +593,14 @@ export class HeatNode {
     if (i === undefined) return undefined;
     if (i === this.self) {
       const r = this.reading;
-      return { state: 'alive', alarm: this.alarmed, version: this.version[i]!, heat: this.ownHeat, ...(r ? { tempC: r.tempC, powerW: r.powerW, headroomW: r.headroomW, price: r.price } : {}) };
+      return { state: 'alive', alarm: this.alarmed, version: this.rec[i * REC + R_VERSION]!, heat: this.ownHeat, ...(r ? { tempC: r.tempC, powerW: r.powerW, headroomW: r.headroomW, price: r.price } : {}) };
     }
-    const view: PeerView = { state: MEMBER_STATE_NAMES[this.membership.state[i]!]!, alarm: false, version: this.version[i]! };
-    if (this.version[i]! > 0 && this.expiresMs[i]! > this.nowMs) {
-      view.alarm = (this.flags[i]! & FLAG_ALARM) !== 0;
+    const view: PeerView = { state: MEMBER_STATE_NAMES[this.membership.state[i]!]!, alarm: false, version: this.rec[i * REC + R_VERSION]! };
+    if (this.rec[i * REC + R_VERSION]! > 0 && this.rec[i * REC + R_EXPIRES]! > this.nowMs) {
+      view.alarm = (this.rec[i * REC + R_FLAGS]! & FLAG_ALARM) !== 0;
       view.heat = this.heat[i]!;
-      view.expiresMs = this.expiresMs[i]!;
-      if ((this.flags[i]! & FLAG_NO_READING) === 0) {
+      view.expiresMs = this.rec[i * REC + R_EXPIRES]!;
+      if ((this.rec[i * REC + R_FLAGS]! & FLAG_NO_READING) === 0) {
         const v = new DataView(this.claims.buffer, i * CLAIM_BYTES, CLAIM_BYTES);
         view.tempC = this.tempC[i]!;
         view.powerW = v.getUint32(30) / 1000;
@@ -621,7 +627,7 @@ export class HeatNode {
     if (this.refutePending && now >= this.lastRefuteMs + cfg.gossipIntervalMs) this.refute(this.refuteAtLeast, now);
     // Refreshed with or without a reading: an alarm raised by hand on a node with no sensor must
     // not expire while it is still raised.
-    if (this.version[this.self]! > 0 || this.pendingClaim) {
+    if (this.rec[this.self * REC + R_VERSION]! > 0 || this.pendingClaim) {
       if (now >= this.lastIssuedMs + cfg.refreshMs || (this.pendingClaim && now >= this.lastIssuedMs + cfg.minClaimIntervalMs)) this.issue(now);
     }
 
@@ -659,7 +665,7 @@ export class HeatNode {
     // that changes its target advances it first (observe, a hot neighbour's claim or death), and
     // priceFactor advances it when read.
     for (const m of this.hotNeighbours) {
-      if (this.expiresMs[m]! <= now) {
+      if (this.rec[m * REC + R_EXPIRES]! <= now) {
         this.updatePrice(now);
         break;
       }
@@ -674,13 +680,13 @@ export class HeatNode {
     for (const r of this.relays) t = Math.min(t, r.nacked ? r.deadlineMs : r.nackAtMs);
     t = Math.min(t, this.membership.nextDeadlineMs());
     if (this.refutePending) t = Math.min(t, this.lastRefuteMs + this.cfg.gossipIntervalMs);
-    if (this.version[this.self]! > 0 || this.pendingClaim) {
+    if (this.rec[this.self * REC + R_VERSION]! > 0 || this.pendingClaim) {
       t = Math.min(t, this.lastIssuedMs + this.cfg.refreshMs);
       if (this.pendingClaim) t = Math.min(t, this.lastIssuedMs + this.cfg.minClaimIntervalMs);
     }
     // A hot neighbour's claim running out changes the price's target: an event of its own, so
     // that the factor does not depend on how often it is read.
-    for (const m of this.hotNeighbours) t = Math.min(t, this.expiresMs[m]!);
+    for (const m of this.hotNeighbours) t = Math.min(t, this.rec[m * REC + R_EXPIRES]!);
     return t;
   }
 
@@ -795,10 +801,10 @@ export class HeatNode {
     if (m.state[p.target] === MemberState.DEAD || m.unhealthy) return;
     // A new suspicion, or this node's own confirmation of a suspicion it heard of: an
     // independent accuser, which shortens everyone's timer (Lifeguard).
-    const o = m.suspect(p.target, this.version[p.target]!, this.self, now);
+    const o = m.suspect(p.target, this.rec[p.target * REC + R_VERSION]!, this.self, now);
     if (o === SuspectOutcome.IGNORED) return;
     this.stats.suspicions++;
-    this.spreadRumour(RumourKind.SUSPECT, p.target, this.self, this.version[p.target]!);
+    this.spreadRumour(RumourKind.SUSPECT, p.target, this.self, this.rec[p.target * REC + R_VERSION]!);
     if (o === SuspectOutcome.STARTED) {
       this.onStateChange(p.target, now);
       // Lifeguard's buddy system: probe the suspect again at once, telling it it is suspected.
@@ -883,9 +889,9 @@ export class HeatNode {
     const self = this.self;
     const cfg = this.cfg;
     const nowInt = Math.floor(now);
-    const version = Math.max(this.version[self]! + 1, nowInt);
+    const version = Math.max(this.rec[self * REC + R_VERSION]! + 1, nowInt);
     assert(Number.isSafeInteger(version) && nowInt + cfg.claimTtlMs <= Number.MAX_SAFE_INTEGER, 'claim versions and times stay safe integers');
-    const wasAlarm = (this.flags[self]! & FLAG_ALARM) !== 0 && this.version[self]! > 0;
+    const wasAlarm = (this.rec[self * REC + R_FLAGS]! & FLAG_ALARM) !== 0 && this.rec[self * REC + R_VERSION]! > 0;
     const alarm = this.alarmReason !== AlarmReason.NONE;
     const r = this.reading;
     const f = this.claimed;
@@ -911,11 +917,11 @@ export class HeatNode {
   }
 
   private store(m: number, src: Uint8Array, off: number, f: ClaimFields): void {
-    this.version[m] = f.version;
-    this.expiresMs[m] = f.expiresMs;
+    this.rec[m * REC + R_VERSION] = f.version;
+    this.rec[m * REC + R_EXPIRES] = f.expiresMs;
     this.tempC[m] = f.tempC;
     this.heat[m] = f.heat;
-    this.flags[m] = f.flags;
+    this.rec[m * REC + R_FLAGS] = f.flags;
     copyClaim(src, off, this.claims, m * CLAIM_BYTES);
   }
 
@@ -946,11 +952,11 @@ export class HeatNode {
     }
     this.refutePending = false;
     this.lastRefuteMs = now;
-    if (this.version[this.self]! < this.refuteAtLeast) this.version[this.self] = this.refuteAtLeast;
+    if (this.rec[this.self * REC + R_VERSION]! < this.refuteAtLeast) this.rec[this.self * REC + R_VERSION] = this.refuteAtLeast;
     this.membership.refutedSelf();
     this.stats.refutations++;
     this.issue(now);
-    this.advertise(this.self, this.version[this.self]!, true);
+    this.advertise(this.self, this.rec[this.self * REC + R_VERSION]!, true);
   }
 
   /** Starts spreading (m, version): urgent ones (a new alarm, a refutation) go first in every message, twice as long. */
@@ -1058,7 +1064,7 @@ export class HeatNode {
 
   /** Whether this node holds an unexpired claim of m that it can pass on. */
   private holds(m: number, now: number): boolean {
-    return this.version[m]! > 0 && this.expiresMs[m]! > now;
+    return this.rec[m * REC + R_VERSION]! > 0 && this.rec[m * REC + R_EXPIRES]! > now;
   }
 
   /**
@@ -1071,7 +1077,7 @@ export class HeatNode {
     if (fmt !== ClaimFormat.OK) return ReceiveOutcome.MALFORMED;
     const m = f.member;
     if (m >= this.n) return ReceiveOutcome.UNKNOWN_MEMBER;
-    const held = this.version[m]!;
+    const held = this.rec[m * REC + R_VERSION]!;
     if (f.version === held) return ReceiveOutcome.DUPLICATE;
     if (f.version < held) return ReceiveOutcome.REPLAYED;
     if (f.expiresMs <= now) return ReceiveOutcome.STALE;
@@ -1094,7 +1100,7 @@ export class HeatNode {
     const f = this.fields;
     readClaim(p.view, off, f);
     const m = f.member;
-    if (f.version <= this.version[m]!) {
+    if (f.version <= this.rec[m * REC + R_VERSION]!) {
       this.count(ReceiveOutcome.DUPLICATE);
       return false;
     }
@@ -1103,7 +1109,7 @@ export class HeatNode {
       this.refute(f.version, now);
       return true;
     }
-    const wasAlarm = (this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now;
+    const wasAlarm = (this.rec[m * REC + R_FLAGS]! & FLAG_ALARM) !== 0 && this.rec[m * REC + R_EXPIRES]! > now;
     this.store(m, p.bytes, off, f);
     this.stats.claimsAccepted++;
     const alarm = (f.flags & FLAG_ALARM) !== 0;
@@ -1136,10 +1142,10 @@ export class HeatNode {
       // our newer claim has not reached everyone yet: spread it again, urgently. At a newer one
       // (a past life's claim, or a lie: a rumour is unsigned), never jump to it: ask for the
       // signed claim, and jump past it only when it verifies (apply).
-      const mine = this.version[this.self]!;
+      const mine = this.rec[this.self * REC + R_VERSION]!;
       if (version === mine) this.refute(mine, now);
       else if (version > mine) {
-        if (now - this.wantedAtMs[this.self]! >= this.cfg.gossipIntervalMs) this.wants.add(this.self);
+        if (now - this.rec[this.self * REC + R_WANTED]! >= this.cfg.gossipIntervalMs) this.wants.add(this.self);
       } else if (this.urgentAdverts.get(this.self)?.version !== mine) this.advertise(this.self, mine, true);
       return;
     }
@@ -1150,13 +1156,13 @@ export class HeatNode {
     // behind: the claim that refutes it goes back at once, outside the budget (else, in a busy
     // cluster, it could arrive after the sender's timer). Of a newer one this node cannot judge;
     // it asks for that claim, first.
-    const held = this.version[s]!;
+    const held = this.rec[s * REC + R_VERSION]!;
     if (version < held) {
       if (this.holds(s, now)) this.refuting.add(s);
       return;
     }
     if (version > held) {
-      if (now - this.wantedAtMs[s]! >= this.cfg.gossipIntervalMs) this.wants.add(s);
+      if (now - this.rec[s * REC + R_WANTED]! >= this.cfg.gossipIntervalMs) this.wants.add(s);
       return;
     }
     // Either kind starts (or confirms) a suspicion here; "dead" is only ever this node's own
@@ -1192,10 +1198,10 @@ export class HeatNode {
   private hearAdvert(v: DataView, off: number, now: number): void {
     const m = v.getUint16(off);
     const version = readU53(v, off + 2);
-    const mine = this.version[m]!;
+    const mine = this.rec[m * REC + R_VERSION]!;
     if (version > mine) {
       // Ask for it, unless it was asked for lately (from another peer, perhaps).
-      if (now - this.wantedAtMs[m]! >= this.cfg.gossipIntervalMs) this.wants.add(m);
+      if (now - this.rec[m * REC + R_WANTED]! >= this.cfg.gossipIntervalMs) this.wants.add(m);
     } else if (version < mine) {
       if (this.holds(m, now)) this.pushes.add(m);
     } else if (mine > 0) {
@@ -1238,7 +1244,7 @@ export class HeatNode {
   /** Adverts: ours, then the recently changed ones. */
   private writeAdverts(w: MessageWriter): void {
     const self = this.self;
-    w.advert(self, this.version[self]!);
+    w.advert(self, this.rec[self * REC + R_VERSION]!);
     let room = this.cfg.maxAdvertsPerMessage;
     if (this.urgentAdverts.size > 0) room -= this.urgentAdverts.take(room, this.sendUrgentAdvert);
     this.adverts.take(room, this.sendAdvert);
@@ -1277,8 +1283,8 @@ export class HeatNode {
   }
 
   private urgentNow(m: number, now: number): boolean {
-    if ((this.flags[m]! & FLAG_ALARM) !== 0 && this.expiresMs[m]! > now) return true;
-    return this.urgentVersion[m] === this.version[m] && this.version[m]! > 0;
+    if ((this.rec[m * REC + R_FLAGS]! & FLAG_ALARM) !== 0 && this.rec[m * REC + R_EXPIRES]! > now) return true;
+    return this.urgentVersion[m] === this.rec[m * REC + R_VERSION] && this.rec[m * REC + R_VERSION]! > 0;
   }
 
   private sendPing(to: number, seq: number): void {
@@ -1287,7 +1293,7 @@ export class HeatNode {
     const n = this.n;
     for (let k = 0; k < this.cfg.sweepPerMessage && k < n - 1; k++) {
       if (this.sweepAt === this.self) this.sweepAt = (this.sweepAt + 1) % n;
-      if (!w.advert(this.sweepAt, this.version[this.sweepAt]!)) break;
+      if (!w.advert(this.sweepAt, this.rec[this.sweepAt * REC + R_VERSION]!)) break;
       this.sweepAt = (this.sweepAt + 1) % n;
     }
     this.writeRumours(w, to);
@@ -1308,7 +1314,7 @@ export class HeatNode {
         if (written >= cap) break;
         if ((this.membership.state[m] !== MemberState.ALIVE) !== (pass === 0)) continue;
         if (!w.want(m)) return;
-        this.wantedAtMs[m] = now;
+        this.rec[m * REC + R_WANTED] = now;
         written++;
       }
     }
@@ -1350,12 +1356,12 @@ export class HeatNode {
     let max = 0;
     let alarm = false;
     for (const m of this.hotNeighbours) {
-      if (this.expiresMs[m]! <= now) {
+      if (this.rec[m * REC + R_EXPIRES]! <= now) {
         this.hotNeighbours.delete(m);
         continue;
       }
       if (this.membership.state[m] === MemberState.DEAD) continue;
-      const a = (this.flags[m]! & FLAG_ALARM) !== 0;
+      const a = (this.rec[m * REC + R_FLAGS]! & FLAG_ALARM) !== 0;
       const h = a ? 1 : this.heat[m]!;
       if (h > max) max = h;
       alarm ||= a;
@@ -1383,10 +1389,10 @@ export class HeatNode {
     if (!this.messageBuckets.isValid() || !this.claimBuckets.isValid() || !this.versionBuckets.isValid()) return false;
     if (this.probes.length > MAX_PROBES || this.relays.length > MAX_RELAYS) return false;
     for (let m = 0; m < this.n; m++) {
-      const v = this.version[m]!;
+      const v = this.rec[m * REC + R_VERSION]!;
       if (!(Number.isSafeInteger(v) && v >= 0)) return false;
       if (v > 0 && readU53(new DataView(this.claims.buffer, m * CLAIM_BYTES), 4) !== v) return false;
-      if (v > 0 && !(this.expiresMs[m]! <= MAX_NOW_MS + MAX_CLAIM_TTL_MS + 1)) return false;
+      if (v > 0 && !(this.rec[m * REC + R_EXPIRES]! <= MAX_NOW_MS + MAX_CLAIM_TTL_MS + 1)) return false;
     }
     return true;
   }
