@@ -19,6 +19,7 @@ import { machineInfo } from '../energy/calibration.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { POLICIES, plots, simulate, type SimSummary } from '../sim/index.js';
+import { coolingLine } from '../sim/report.js';
 
 export interface Goal {
   target: string;
@@ -99,6 +100,8 @@ export function formatSim(r: SimBench): string {
   for (const p of r.policies) {
     lines.push(`${p.name.padEnd(12)} ${p.peak_temp_c.toFixed(2).padStart(8)} ${p.throttled_node_s.toFixed(0).padStart(17)} ${p.ig_per_j.toPrecision(4).padStart(9)} ${p.throughput.toFixed(3).padStart(9)} ${(p.energy_j / 3.6e6).toFixed(1).padStart(7)} ${(p.looper_energy_j / 3.6e6).toFixed(1).padStart(12)} ${String(p.migrations).padStart(11)} ${((r.timing[p.name]?.wall_ms ?? 0) / 1000).toFixed(1).padStart(7)}`);
   }
+  lines.push('');
+  for (const p of r.policies) lines.push(`cooling failures, ${p.name}: ${coolingLine(p)}`);
   lines.push('');
   lines.push(`alarm to 99% of nodes: ${r.alarm_p99_s === null ? 'not within the window' : `${r.alarm_p99_s} s`} (worst of ${r.alarm_trials.length}: ${r.alarm_trials.map((t) => t.p99_s ?? '–').join(', ')} s)`);
   lines.push(`gossip: ${r.bandwidth_bytes_per_node_s?.toFixed(0)} B/s per node (busiest ${r.bandwidth_bytes_per_node_s_max?.toFixed(0)}), ${r.messages_per_node_s?.toFixed(1)} messages/s per node`);

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { positiveInteger, usage } from './args.js';
 import { DEFAULT_SIM_CONFIG, POLICIES, simulate, writeReport, type PolicyName } from '../sim/index.js';
+import { coolingLine } from '../sim/report.js';
 
 export const summary = 'simulate a datacenter (racks, heat, gossip, failures) under a placement policy; JSON summary and SVG plots';
 
@@ -153,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
     `  throughput            ${p.throughput.toFixed(3)} inference jobs/s (${p.jobs_completed} of ${p.jobs_arrived} done)`,
     `  loopers               ${p.loopers_ran} of ${p.loopers_arrived} ran, ${(p.looper_energy_j / 3.6e6).toFixed(2)} kWh`,
     `  migrations            ${p.migrations} (${(p.migration_energy_j / 1000).toFixed(1)} kJ)`,
+    `  cooling failures      ${coolingLine(p)}`,
   ];
   if (s.bandwidth_bytes_per_node_s !== null) {
     lines.push(
@@ -165,3 +167,4 @@ export async function run(argv: string[]): Promise<number> {
   console.log(lines.join('\n'));
   return 0;
 }
+

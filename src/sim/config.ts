@@ -50,6 +50,21 @@ export interface SimConfig {
     burstFactor: number;
   };
   failures: { mtbfH: number; repairS: number };
+  /**
+   * Cooling that is not uniform (scenario.ts, docs/heat-sim.md "Cooling"): a static gradient of
+   * supply air along the row, and cooling units that fail or degrade, warming the supply of 1 to
+   * racksMax adjacent racks by riseMinC..riseMaxC for holdMinS..holdMaxS (plus rampS in and out).
+   */
+  cooling: {
+    failuresPerH: number;
+    racksMax: number;
+    riseMinC: number;
+    riseMaxC: number;
+    holdMinS: number;
+    holdMaxS: number;
+    rampS: number;
+    rowGradientC: number;
+  };
   slow: { fraction: number; ms: number };
   /** "I am dying" alarms raised during the run, to time their spread. */
   alarms: number;
@@ -148,6 +163,10 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   },
   // 500 h between failures of one node: ~2 failures an hour in 1,000 nodes; 10 minutes to repair.
   failures: { mtbfH: 500, repairS: 600 },
+  // About one cooling failure an hour in the room, each warming the supply of one or two adjacent
+  // racks by 6-10 °C for 10-20 minutes (plus 90 s ramps in and out), and the row's far end 2 °C
+  // warmer than its near end: docs/heat-sim.md ("Cooling") gives the reasons.
+  cooling: { failuresPerH: 2, racksMax: 2, riseMinC: 8, riseMaxC: 12, holdMinS: 600, holdMaxS: 1200, rampS: 90, rowGradientC: 2 },
   // 2% of the nodes are slow: ~100 ms extra per message and stalls of up to 3 s.
   slow: { fraction: 0.02, ms: 100 },
   alarms: 5,
@@ -185,6 +204,7 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
     network: { ...d.network, ...partial.network },
     workload: { ...d.workload, ...partial.workload },
     failures: { ...d.failures, ...partial.failures },
+    cooling: { ...d.cooling, ...partial.cooling },
     slow: { ...d.slow, ...partial.slow },
     price: { ...d.price, ...partial.price },
     dispatcher: { ...d.dispatcher, ...partial.dispatcher },
@@ -221,6 +241,16 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   num('workload.burstFactor', c.workload.burstFactor, 1, 10);
   num('failures.mtbfH', c.failures.mtbfH, 0, 1e9);
   num('slow.fraction', c.slow.fraction, 0, 1);
+  const k = c.cooling;
+  num('cooling.failuresPerH', k.failuresPerH, 0, 1000);
+  int('cooling.racksMax', k.racksMax, 1, c.racks);
+  num('cooling.riseMinC', k.riseMinC, 0, 40);
+  num('cooling.riseMaxC', k.riseMaxC, k.riseMinC, 40);
+  num('cooling.holdMinS', k.holdMinS, 0, SIM_DURATION_S_MAX);
+  num('cooling.holdMaxS', k.holdMaxS, k.holdMinS, SIM_DURATION_S_MAX);
+  num('cooling.rampS', k.rampS, 0, 3600);
+  // With the largest event on the far rack, the supply offset stays within the thermal model's ±50 °C.
+  num('cooling.rowGradientC', k.rowGradientC, 0, 10);
   int('alarms', c.alarms, 0, 1000);
   int('maxJobsPerNode', c.maxJobsPerNode, 1, 4096);
   int('maxQueue', c.maxQueue, 1, 10_000_000);

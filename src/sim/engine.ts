@@ -61,6 +61,7 @@ import {
   STREAM_MARKET,
   STREAM_NETWORK,
   STREAM_POLICY,
+  coolingRiseC,
   makeScenario,
   stream,
   type Scenario,
@@ -110,6 +111,16 @@ export interface RunMetrics {
   cappedNodeS: number;
   /** Jobs (arrivals or moves) the dispatcher sent to a node that refused them (down, or full), and sent elsewhere. */
   bounced: number;
+  /** Cooling failures that began during the run (the scenario's, the same under every policy). */
+  coolingEvents: number;
+  /** Node-seconds of nodes on racks under a cooling failure (ramps included). */
+  eventNodeS: number;
+  /** Of those, node-seconds throttled. */
+  eventThrottledNodeS: number;
+  /** Per live node-second during failures: arrivals placed on a node of a hit rack ÷ on another node (NaN: no failure). */
+  eventArrivalsRatio: number;
+  /** Per live node-second during failures: busy cores of a node of a hit rack ÷ of another node (NaN: no failure). */
+  eventBusyRatio: number;
 }
 
 export interface GossipMetrics {
@@ -217,6 +228,8 @@ export function scenarioFor(c: SimConfig): Scenario {
     slowFraction: c.slow.fraction,
     slowMs: c.slow.ms,
     alarms: c.alarms,
+    racks: c.racks,
+    cooling: c.cooling,
   });
 }
 
@@ -334,6 +347,20 @@ export class Simulator {
   private readonly viewBlockedUntilMs: Float64Array;
   private viewDecayAtMs = 0;
   private rrNext = 0;
+  private readonly nodesPerRack: number;
+  /** Per rack: the supply offset of the cooling failures under way (°C), and whether it is > 0. */
+  private readonly rackEventC: Float64Array;
+  private readonly rackHit: Uint8Array;
+  /** Per rack: the supply offset last written into the thermal model (NaN: never). */
+  private readonly rackOffsetAppliedC: Float64Array;
+  private coolingActive = false;
+  /** During cooling failures: sums over steps of live nodes, arrivals placed and busy cores, on hit racks and on the others. */
+  private evHitNodeSteps = 0;
+  private evOtherNodeSteps = 0;
+  private evPlacedHit = 0;
+  private evPlacedOther = 0;
+  private evBusyHit = 0;
+  private evBusyOther = 0;
   private readonly capCtl: PowerCapController[] = [];
   private readonly capPrice: Float64Array;
   private readonly heatFactor: Float64Array;
@@ -401,6 +428,10 @@ export class Simulator {
     this.fair = c.policy === 'fair-share';
     const nodesPerRack = n / c.racks;
     assert(Number.isInteger(nodesPerRack), 'racks divide nodes (checked by simConfig)');
+    this.nodesPerRack = nodesPerRack;
+    this.rackEventC = new Float64Array(c.racks);
+    this.rackHit = new Uint8Array(c.racks);
+    this.rackOffsetAppliedC = new Float64Array(c.racks).fill(Number.NaN);
     this.scenario = o.scenario ?? scenarioFor(c);
     assert(this.scenario.init.nodes === n && this.scenario.init.seed === c.seed, 'the scenario is this run\'s');
     const coupling = rackCoupling({ racks: c.racks, nodesPerRack, recirculation: c.recirculation });
@@ -472,6 +503,7 @@ export class Simulator {
       policy: c.policy, peakTempC: -Infinity, meanMaxTempC: 0, meanTempC: 0, throttledNodeS: 0, energyJ: 0, looperEnergyJ: 0, inferEnergyJ: 0,
       migrationEnergyJ: 0, igBits: 0, inferCompleted: 0, inferArrived: 0, inferWorkS: 0, loopersArrived: 0, loopersRan: 0, migrations: 0,
       restartedByFailure: 0, refused: 0, queueMax: 0, meanSojournS: 0, failures: 0, cappedNodeS: 0, bounced: 0,
+      coolingEvents: 0, eventNodeS: 0, eventThrottledNodeS: 0, eventArrivalsRatio: NaN, eventBusyRatio: NaN,
     };
 
     // Dead verdicts: the watched subjects are the slow nodes and as many normal ones (at least
@@ -627,6 +659,7 @@ export class Simulator {
         this.stalledUntilMs[s.node] = Math.max(this.stalledUntilMs[s.node]!, s.tMs + s.durMs);
       }
       while (nextAlarm < sc.alarms.length && sc.alarms[nextAlarm]!.tMs <= tMs) this.raiseAlarm(sc.alarms[nextAlarm++]!.node, tMs);
+      this.applyCooling(tMs);
       const a = sc.arrivals;
       while (nextArrival < a.count && a.tMs[nextArrival]! <= tMs) this.arrive(nextArrival++, tMs);
       this.timing.placementMs += performance.now() - tp;
@@ -642,6 +675,7 @@ export class Simulator {
       const t1 = performance.now();
       this.timing.scheduleMs += t1 - tp;
       this.physics(tMs, c.stepS);
+      if (this.coolingActive) this.measureCooling(c.stepS);
       const t2 = performance.now();
       this.timing.physicsMs += t2 - t1;
       this.updatePrices(tMs + dtMs);
@@ -724,6 +758,10 @@ export class Simulator {
       this.qLen--;
       this.attach(j, node, tMs);
       this.placedOn[node]! += 1;
+      if (this.coolingActive) {
+        if (this.rackHit[Math.floor(node / this.nodesPerRack)] === 1) this.evPlacedHit++;
+        else this.evPlacedOther++;
+      }
       if (this.gossip) this.viewPlaced(node, tMs);
     }
   }
@@ -979,6 +1017,68 @@ export class Simulator {
         this.busy[i] = clearing.awards.length;
         this.paid[i] = clearing.priceTokensPerJ;
         this.auctions++;
+      }
+    }
+  }
+
+  /**
+   * The supply air each rack gets now: the row's static gradient plus the cooling failures under
+   * way (overlapping failures on one rack: the larger rise, as the units left serve it). Written
+   * into the thermal model only for racks whose offset changed: O(racks + events) a step, O(n)
+   * at most.
+   */
+  private applyCooling(tMs: number): void {
+    const ev = this.rackEventC;
+    ev.fill(0);
+    const cooling = this.scenario.cooling;
+    for (let k = 0; k < cooling.length; k++) {
+      const e = cooling[k]!;
+      if (e.startMs > tMs) break; // by start time
+      const rise = coolingRiseC(e, tMs);
+      if (rise <= 0) continue;
+      for (let r = e.rack; r < e.rack + e.racks; r++) if (rise > ev[r]!) ev[r] = rise;
+    }
+    let active = false;
+    const offset = this.thermal.supplyOffsetC;
+    const npr = this.nodesPerRack;
+    const stat = this.scenario.rackSupplyOffsetC;
+    for (let r = 0; r < ev.length; r++) {
+      const hit = ev[r]! > 0 ? 1 : 0;
+      this.rackHit[r] = hit;
+      if (hit === 1) active = true;
+      const o = stat[r]! + ev[r]!;
+      if (o !== this.rackOffsetAppliedC[r]) {
+        this.rackOffsetAppliedC[r] = o;
+        offset.fill(o, r * npr, (r + 1) * npr);
+      }
+    }
+    this.coolingActive = active;
+  }
+
+  /** During a cooling failure: where the heat and the work went (after the step's physics). */
+  private measureCooling(dtS: number): void {
+    const npr = this.nodesPerRack;
+    const throttled = this.thermal.throttled;
+    const up = this.network.up;
+    for (let r = 0; r < this.rackHit.length; r++) {
+      const hit = this.rackHit[r] === 1;
+      let live = 0;
+      let busy = 0;
+      for (let i = r * npr; i < (r + 1) * npr; i++) {
+        if (up[i] === 0) continue;
+        live++;
+        busy += this.busy[i]!;
+        if (hit) {
+          this.m.eventNodeS += dtS;
+          if (throttled[i] === 1) this.m.eventThrottledNodeS += dtS;
+        }
+      }
+      if (hit) {
+        this.evHitNodeSteps += live;
+        this.evBusyHit += busy;
+      } else {
+        this.evOtherNodeSteps += live;
+        this.evBusyOther += busy;
       }
     }
   }
@@ -1321,6 +1421,14 @@ export class Simulator {
     let throttledS = 0;
     for (let i = 0; i < this.n; i++) throttledS += this.thermal.throttledS[i]!;
     this.m.throttledNodeS = throttledS;
+    const durMs = this.config.durationS * 1000;
+    this.m.coolingEvents = this.scenario.cooling.filter((e) => e.startMs < durMs).length;
+    const perHit = (x: number) => x / this.evHitNodeSteps;
+    const perOther = (x: number) => x / this.evOtherNodeSteps;
+    if (this.evHitNodeSteps > 0 && this.evOtherNodeSteps > 0) {
+      this.m.eventArrivalsRatio = perHit(this.evPlacedHit) / perOther(this.evPlacedOther);
+      this.m.eventBusyRatio = perHit(this.evBusyHit) / perOther(this.evBusyOther);
+    }
     this.m.meanSojournS = this.m.inferCompleted > 0 ? this.sojournSumS / this.m.inferCompleted : 0;
     this.m.meanTempC = this.steps > 0 ? this.tempSum / this.steps : 0;
     this.m.meanMaxTempC = this.steps > 0 ? this.maxTempSum / this.steps : 0;

@@ -41,6 +41,14 @@ export interface PolicyEntry {
   node_failures: number;
   /** Jobs the dispatcher sent to a node that refused them (down, or full): sent on elsewhere. */
   placements_bounced: number;
+  /** Cooling failures in the run (the scenario's: the same for every policy). */
+  cooling_events: number;
+  /** Node-seconds on racks under a cooling failure, and of them throttled. */
+  event_node_s: number;
+  event_throttled_node_s: number;
+  /** During failures, per live node: arrivals placed (busy cores) on a hit rack ÷ on the others; 1 = blind. Null without failures. */
+  event_arrivals_ratio: number | null;
+  event_busy_ratio: number | null;
 }
 
 export interface SimSummary {
@@ -110,6 +118,11 @@ export function policyEntry(r: RunResult): PolicyEntry {
     mean_sojourn_s: sig(m.meanSojournS),
     node_failures: m.failures,
     placements_bounced: m.bounced,
+    cooling_events: m.coolingEvents,
+    event_node_s: sig(m.eventNodeS),
+    event_throttled_node_s: sig(m.eventThrottledNodeS),
+    event_arrivals_ratio: Number.isFinite(m.eventArrivalsRatio) ? sig(m.eventArrivalsRatio) : null,
+    event_busy_ratio: Number.isFinite(m.eventBusyRatio) ? sig(m.eventBusyRatio) : null,
   };
 }
 
@@ -288,4 +301,10 @@ export function plots(run: RunResult): [string, string][] {
     hLines: [{ y: tMax, label: `tMax ${tMax} °C`, color: '#d62728' }],
   })]);
   return out;
+}
+
+/** The cooling failures and where the heat and the work went during them. */
+export function coolingLine(p: PolicyEntry): string {
+  if (p.cooling_events === 0) return 'none';
+  return `${p.cooling_events}: ${p.event_node_s.toFixed(0)} node-s on hit racks, ${p.event_throttled_node_s.toFixed(0)} of them throttled; per node there, ${p.event_arrivals_ratio?.toFixed(2)} × the arrivals and ${p.event_busy_ratio?.toFixed(2)} × the busy cores of a node elsewhere`;
 }

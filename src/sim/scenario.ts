@@ -23,6 +23,15 @@
  * `slowFraction` of the nodes is slow (mean extra delay `slowMs` on every message, and stalls
  * of 0.5 to 3 s, ~every 5 minutes, during which they neither send nor read). Alarms: `alarms`
  * times spread over the run, each naming a node (never a slow one) that declares "I am dying".
+ *
+ * Cooling: the supply air does not reach every rack alike (docs/heat-sim.md, "Cooling"). A
+ * static row gradient: rack r's supply is `rowGradientC × r ÷ (racks − 1)` warmer than the
+ * first rack's (the far end of the row from the cooling units). Cooling failures: a Poisson
+ * process (`coolingFailuresPerH` over the room) of events, each a cooling unit failing or
+ * degrading: it hits 1 to `coolingRacksMax` adjacent racks (uniform), whose supply air warms by
+ * `riseC` (uniform in [riseMinC, riseMaxC]) over `rampS`, holds for a time uniform in
+ * [holdMinS, holdMaxS], and cools back over `rampS`. Drawn from their own stream, so turning
+ * them on or changing them draws nothing from any other purpose.
  */
 import { assert } from '../assert.js';
 import { ErrorCode, MaxwellError } from '../errors.js';
@@ -48,6 +57,49 @@ export interface ScenarioInit {
   slowFraction: number;
   slowMs: number;
   alarms: number;
+  racks: number;
+  cooling: CoolingInit;
+}
+
+export interface CoolingInit {
+  /** Cooling failures per hour over the whole room (0: none). */
+  failuresPerH: number;
+  /** One failure hits 1 to this many adjacent racks. */
+  racksMax: number;
+  riseMinC: number;
+  riseMaxC: number;
+  /** Time at the full rise (s), uniform in [holdMinS, holdMaxS]. */
+  holdMinS: number;
+  holdMaxS: number;
+  /** The supply warms (and later cools) linearly over this long (s). */
+  rampS: number;
+  /** The last rack's supply is this much warmer than the first's, the others in between (°C). */
+  rowGradientC: number;
+}
+
+/** A cooling unit failing: racks [rack, rack + racks) breathe warmer supply air for a while. */
+export interface CoolingEvent {
+  startMs: number;
+  rack: number;
+  racks: number;
+  riseC: number;
+  rampMs: number;
+  holdMs: number;
+}
+
+/** An event's supply offset at tMs (°C): a trapezoid, 0 outside [startMs, startMs + 2·ramp + hold]. */
+export function coolingRiseC(e: CoolingEvent, tMs: number): number {
+  const x = tMs - e.startMs;
+  if (x <= 0) return 0;
+  if (x < e.rampMs) return (e.riseC * x) / e.rampMs;
+  if (x <= e.rampMs + e.holdMs) return e.riseC;
+  const down = x - e.rampMs - e.holdMs;
+  if (down >= e.rampMs) return 0;
+  return e.riseC * (1 - down / e.rampMs);
+}
+
+export function coolingEndMs(e: CoolingEvent): number {
+  return e.startMs + 2 * e.rampMs + e.holdMs;
 }
 
 export const JOB_INFER = 0;
@@ -86,6 +138,10 @@ export interface Scenario {
   slowNodes: number[];
   stalls: Stall[];
   alarms: { tMs: number; node: number }[];
+  /** Cooling failures, by start time. */
+  cooling: CoolingEvent[];
+  /** Per rack: the static supply offset of the row gradient (°C). */
+  rackSupplyOffsetC: Float64Array;
 }
 
 /** Independent streams from one seed: one per purpose, so that changing one draws nothing from another. */
@@ -100,6 +156,7 @@ export const STREAM_NETWORK = 5;
 export const STREAM_HEAT = 6;
 export const STREAM_MARKET = 7;
 export const STREAM_POLICY = 8;
+export const STREAM_COOLING = 9;
 
 function exponential(r: Random, mean: number): number {
   return -mean * Math.log(1 - r());
@@ -229,5 +286,27 @@ export function makeScenario(init: ScenarioInit): Scenario {
     alarms.push({ tMs: Math.round(((k + 0.5) / init.alarms) * durMs), node });
   }
 
-  return { init, arrivals: a, failures, slowMs, slowNodes, stalls, alarms };
+  const { cooling, rackSupplyOffsetC } = makeCooling(init);
+  return { init, arrivals: a, failures, slowMs, slowNodes, stalls, alarms, cooling, rackSupplyOffsetC };
+}
+
+function makeCooling(init: ScenarioInit): { cooling: CoolingEvent[]; rackSupplyOffsetC: Float64Array } {
+  const c = init.cooling;
+  const racks = init.racks;
+  assert(Number.isInteger(racks) && racks >= 1 && init.nodes % racks === 0, 'racks divide the nodes');
+  assert(c.riseMinC <= c.riseMaxC && c.holdMinS <= c.holdMaxS && c.racksMax >= 1, 'cooling ranges are ordered (checked by simConfig)');
+  const rackSupplyOffsetC = new Float64Array(racks);
+  for (let k = 0; k < racks; k++) rackSupplyOffsetC[k] = racks === 1 ? 0 : (c.rowGradientC * k) / (racks - 1);
+  const cooling: CoolingEvent[] = [];
+  if (!(c.failuresPerH > 0)) return { cooling, rackSupplyOffsetC };
+  const rc = stream(init.seed, STREAM_COOLING);
+  for (let t = exponential(rc, 3600 / c.failuresPerH); t < init.durationS; t += exponential(rc, 3600 / c.failuresPerH)) {
+    const span = Math.min(racks, 1 + Math.floor(rc() * c.racksMax));
+    // The first rack hit: any rack from which `span` adjacent racks fit in the row.
+    const rack = Math.floor(rc() * (racks - span + 1));
+    const riseC = c.riseMinC + (c.riseMaxC - c.riseMinC) * rc();
+    const holdS = c.holdMinS + (c.holdMaxS - c.holdMinS) * rc();
+    cooling.push({ startMs: Math.round(t * 1000), rack, racks: span, riseC, rampMs: Math.round(c.rampS * 1000), holdMs: Math.round(holdS * 1000) });
+  }
+  return { cooling, rackSupplyOffsetC };
 }

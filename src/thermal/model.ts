@@ -13,13 +13,21 @@
  *   T_ex,i = T_in,i + q_i / G.
  *
  * Recirculation: a fraction w_ij of node i's inlet air is node j's exhaust, the rest is the
- * CRAC's supply air. Mixing gives
+ * supply air that reaches i from the cooling units, at T_supply + o_i (o_i: `supplyOffsetC[i]`,
+ * 0 by default; a failed or degraded CRAC, or the end of a row far from the units, delivers
+ * warmer air to some racks). Mixing gives
  *
- *   T_in,i = T_supply + Σ_j w_ij · (T_ex,j − T_supply)
+ *   T_in,i = (1 − Σ_j w_ij) · (T_supply + o_i) + Σ_j w_ij · T_ex,j
+ *          = T_supply + o_i + Σ_j w_ij · (T_ex,j − T_supply − o_i)
  *
- * "j's exhaust rise" is T_ex,j − T_supply: it includes j's own recirculated inlet warming, so hot
- * air cascades over several hops (a node breathing a hot node's exhaust runs hotter, and its
- * exhaust is hotter in turn). This is the mixing form of the cross-interference model of Tang,
+ * The recirculated term is j's actual exhaust air measured against i's own supply, not against
+ * j's: what mixes into i's inlet is j's air at its temperature, replacing supply air that would
+ * have come at T_supply + o_i. (Measuring it against j's supply, T_ex,j − T_supply − o_j, would
+ * drop the warmer supply a hot-aisle leak carries from a rack on a failed CRAC into the next
+ * rack, and count a node on a cool rack breathing a warm rack's air as if that air were cool.)
+ * With every o_i equal the whole room shifts by that offset. "j's exhaust rise" includes j's own
+ * recirculated inlet warming, so hot air cascades over several hops (a node breathing a hot
+ * node's exhaust runs hotter, and its exhaust is hotter in turn). This is the mixing form of the cross-interference model of Tang,
  * Gupta and Varsamopoulos (IEEE TPDS 2008). Each node's inlet has a fraction Σ_j w_ij < 1 of
  * recirculated air, which also keeps the cascade convergent (the spectral radius of W is at most
  * its largest row sum).
@@ -97,6 +105,8 @@ export const STEP_S_MAX = 3600;
  */
 export const TEMP_C_MIN = -60;
 export const TEMP_C_MAX = 200;
+/** A supply offset beyond ±50 °C is not a cooling fault but a fire or a freezer. */
+export const SUPPLY_OFFSET_C_MAX = 50;
 
 export interface Coupling {
   /**
@@ -240,8 +250,14 @@ export class ThermalModel {
   readonly params: Readonly<Required<ThermalParams>>;
   /** Node temperatures. */
   readonly tempC: Float64Array;
-  /** Inlet air over the last step: supply + Σ weight · (exhaust rise of neighbours). */
+  /** Inlet air over the last step: supply + offset + Σ weight · (neighbour's exhaust − this node's supply). */
   readonly inletC: Float64Array;
+  /**
+   * Per node, how much warmer than supplyC the supply air reaching it is (°C; negative: cooler).
+   * Zeros at first; the caller may write it between steps (a CRAC failing, a row's far end).
+   * Checked at each step to lie in ±SUPPLY_OFFSET_C_MAX.
+   */
+  readonly supplyOffsetC: Float64Array;
   /** Exhaust air the last step's inlets were computed from (the state at that step's start). */
   readonly exhaustC: Float64Array;
   /** Power actually drawn over the last step (demand, or demand × throttleFraction). */
@@ -253,6 +269,8 @@ export class ThermalModel {
   private readonly from: Int32Array;
   private readonly to: Int32Array;
   private readonly weight: Float64Array;
+  /** 1 − Σ_j w_ij per node: the share of its inlet that is supply air, which the offset warms. */
+  private readonly supplyShare: Float64Array;
   /** e^(−dt/τ)'s complement for the last dtS, so a fixed-step driver computes it once. */
   private gainDtS = Number.NaN;
   private gain = 0;
@@ -286,6 +304,9 @@ export class ThermalModel {
     this.from = Int32Array.from(coupling.from);
     this.to = Int32Array.from(coupling.to);
     this.weight = Float64Array.from(coupling.weight);
+    this.supplyOffsetC = new Float64Array(nodes);
+    this.supplyShare = new Float64Array(nodes).fill(1);
+    for (let k = 0; k < this.weight.length; k++) this.supplyShare[this.to[k]!]! -= this.weight[k]!;
   }
 
   /** How many coupling edges the model holds. */
@@ -305,11 +326,16 @@ export class ThermalModel {
     if (!(demandW instanceof Float64Array) || demandW.length !== n) {
       throw badArgument('demandW', `must be a Float64Array of ${n} powers`, (demandW as unknown as { length?: unknown })?.length);
     }
+    const offset = this.supplyOffsetC;
     // Checked before anything changes, so a bad figure leaves the model as it was.
     for (let i = 0; i < n; i++) {
       const p = demandW[i]!;
       if (!(p >= 0 && p <= NODE_POWER_W_MAX)) {
         throw badArgument(`demandW[${i}]`, `must be a power in [0, ${NODE_POWER_W_MAX}] W, got ${p}`, p);
+      }
+      const o = offset[i]!;
+      if (!(o >= -SUPPLY_OFFSET_C_MAX && o <= SUPPLY_OFFSET_C_MAX)) {
+        throw badArgument(`supplyOffsetC[${i}]`, `must be a number in [${-SUPPLY_OFFSET_C_MAX}, ${SUPPLY_OFFSET_C_MAX}] °C, got ${o}`, o);
       }
     }
     const { resistanceKPerW: r, capacityJPerK: c, supplyC, tMaxC, throttleHysteresisC, throttleFraction, airflowWPerK } = this.params;
@@ -322,7 +348,11 @@ export class ThermalModel {
     const shedToAir = 1 / (r * airflowWPerK);
     for (let i = 0; i < n; i++) exhaust[i] = inlet[i]! + (temp[i]! - inlet[i]!) * shedToAir;
 
-    inlet.fill(supplyC);
+    // T_in,i = T_supply + o_i·(1 − Σ_j w_ij) + Σ_j w_ij·(T_ex,j − T_supply): the mixing form above
+    // with o_i's share gathered per node, so offsets cost O(nodes), not O(couplings) (and with
+    // every offset 0 the sums are the same floating-point operations as without offsets).
+    const share = this.supplyShare;
+    for (let i = 0; i < n; i++) inlet[i] = supplyC + offset[i]! * share[i]!;
     const from = this.from;
     const to = this.to;
     const weight = this.weight;

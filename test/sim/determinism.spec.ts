@@ -5,7 +5,9 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deterministicPart, plots, simulate, type SimConfig } from '../../src/sim/index.js';
 
-const small: Partial<SimConfig> = { nodes: 40, racks: 4, durationS: 240, alarms: 2, failures: { mtbfH: 2, repairS: 60 }, slow: { fraction: 0.1, ms: 100 } };
+const small: Partial<SimConfig> = { nodes: 40, racks: 4, durationS: 240, alarms: 2, failures: { mtbfH: 2, repairS: 60 }, slow: { fraction: 0.1, ms: 100 },
+  // Cooling failures often enough that a 4-minute run has some: they replay too.
+  cooling: { failuresPerH: 60, racksMax: 2, riseMinC: 8, riseMaxC: 12, holdMinS: 60, holdMaxS: 120, rampS: 30, rowGradientC: 2 } };
 
 function once(seed: number) {
   const { summary, runs } = simulate({ ...small, seed }, ['maxwell', 'fair-share']);
@@ -23,6 +25,7 @@ it('the same seed gives the same JSON and the same plots, byte for byte', () => 
   assert.ok(s.policies.every((p) => p.jobs_completed > 0));
   assert.ok(s.policies[0]!.node_failures > 0, 'failures happened');
   assert.ok(s.alarm_trials.length === 2);
+  assert.ok(s.policies.every((p) => p.cooling_events > 0 && p.event_node_s > 0), 'cooling failures happened');
   assert.ok('wall_s' in s && 'timing' in s && !a.json.includes('wall_s') && !a.json.includes('timing'));
 });
 

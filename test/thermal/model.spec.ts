@@ -122,6 +122,71 @@ describe('ThermalModel: recirculation', () => {
     close(model.tempC[2]!, in2 + 100 * R, 1e-9, 'node 2');
   });
 
+  it('one supply offset on every node shifts the closed-form steady state by that offset', () => {
+    const a = 0.4;
+    const b = 0.25;
+    const edges = coupling([[0, 1, a], [1, 2, b]]);
+    const demandW = Float64Array.from([300, 200, 100]);
+    const plain = new ThermalModel({ nodes: 3, params: NO_THROTTLE, coupling: edges });
+    const warm = new ThermalModel({ nodes: 3, params: NO_THROTTLE, coupling: edges });
+    const offsetC = 7.5;
+    warm.supplyOffsetC.fill(offsetC);
+    for (let k = 0; k < 400; k++) {
+      plain.step(60, demandW);
+      warm.step(60, demandW);
+    }
+    const s = P.supplyC + offsetC;
+    const in1 = s + a * (s + 300 / G - s);
+    const in2 = s + b * (in1 + 200 / G - s);
+    for (let i = 0; i < 3; i++) {
+      close(warm.tempC[i]!, plain.tempC[i]! + offsetC, 1e-9, `node ${i} shifted`);
+      close(warm.inletC[i]!, plain.inletC[i]! + offsetC, 1e-9, `inlet ${i} shifted`);
+    }
+    close(warm.inletC[1]!, in1, 1e-9, 'inlet 1');
+    close(warm.inletC[2]!, in2, 1e-9, 'inlet 2');
+    close(warm.tempC[2]!, in2 + 100 * R, 1e-9, 'node 2');
+  });
+
+  it('with offsets on some nodes, a neighbour’s exhaust mixes against the breathing node’s own supply', () => {
+    // 0 → 1 → 2; only node 0 is on a failed CRAC (+o). Mixing: T_in,i = (1 − w)(s + o_i) + w·T_ex,j.
+    const a = 0.4;
+    const b = 0.25;
+    const model = new ThermalModel({ nodes: 3, params: NO_THROTTLE, coupling: coupling([[0, 1, a], [1, 2, b]]) });
+    const o0C = 8;
+    model.supplyOffsetC[0] = o0C;
+    const demandW = Float64Array.from([300, 200, 100]);
+    for (let k = 0; k < 400; k++) model.step(60, demandW);
+    const s = P.supplyC;
+    const in0 = s + o0C;
+    const in1 = (1 - a) * s + a * (in0 + 300 / G); // node 0's warmer air reaches node 1
+    const in2 = (1 - b) * s + b * (in1 + 200 / G);
+    close(model.inletC[0]!, in0, 1e-9, 'inlet 0');
+    close(model.inletC[1]!, in1, 1e-9, 'inlet 1');
+    close(model.inletC[2]!, in2, 1e-9, 'inlet 2');
+    assert.ok(in1 > s + a * 300 / G + 1, 'the offset reaches the next node through the recirculated air');
+    close(model.tempC[1]!, in1 + 200 * R, 1e-9, 'node 1');
+    // An offset on the breathing node alone: its supply share warms, the recirculated air does not.
+    const m2 = new ThermalModel({ nodes: 2, params: NO_THROTTLE, coupling: coupling([[0, 1, a]]) });
+    m2.supplyOffsetC[1] = o0C;
+    const d2 = Float64Array.from([300, 0]);
+    for (let k = 0; k < 400; k++) m2.step(60, d2);
+    close(m2.inletC[1]!, (1 - a) * (s + o0C) + a * (s + 300 / G), 1e-9, 'inlet of the offset node');
+    close(m2.inletC[0]!, s, 1e-12, 'the node upstream is not warmed');
+  });
+
+  it('rejects a supply offset out of range, naming it, and leaves the state as it was', () => {
+    const model = new ThermalModel({ nodes: 2 });
+    model.supplyOffsetC[1] = Number.NaN;
+    const before = Float64Array.from(model.tempC);
+    assert.throws(() => model.step(1, new Float64Array(2)), badArgument('supplyOffsetC[1]'));
+    assert.deepEqual(model.tempC, before);
+    model.supplyOffsetC[1] = 51;
+    assert.throws(() => model.step(1, new Float64Array(2)), badArgument('supplyOffsetC[1]'));
+    model.supplyOffsetC[1] = -3;
+    model.step(1, new Float64Array(2));
+    close(model.inletC[1]!, P.supplyC - 3, 1e-12, 'a cooler supply');
+  });
+
   it('rackCoupling: below, above and side neighbours with the documented weights', () => {
     const c = rackCoupling({ racks: 3, nodesPerRack: 4, recirculation: 0.2 });
     const into = (i: number): Map<number, number> => {
