@@ -18,7 +18,7 @@
 import { machineInfo } from '../energy/calibration.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { POLICIES, plots, simulate, type SimSummary } from '../sim/index.js';
+import { DEFAULT_SIM_CONFIG, POLICIES, plots, simulate, type SimConfig, type SimSummary } from '../sim/index.js';
 import { coolingLine } from '../sim/report.js';
 
 export interface Goal {
@@ -27,11 +27,28 @@ export interface Goal {
   met: boolean | null;
 }
 
-export interface SimBench extends SimSummary {
-  suite: 'sim';
-  machine: { node: string; cpu: string; cores: number };
+/** One scenario's run of every policy, with the goals checked against fair-share. */
+export interface SimScenarioResult extends SimSummary {
+  scenario: string;
   goals: Record<string, Goal>;
 }
+
+/**
+ * The result: the uniform room at the top level (the issue's comparison), and the same room
+ * with its cooling failures and row gradient (the default scenario of `maxwell sim`) under
+ * `cooling_failures`: a room where placement has somewhere better to send work.
+ */
+export interface SimBench extends SimScenarioResult {
+  suite: 'sim';
+  machine: { node: string; cpu: string; cores: number };
+  cooling_failures: SimScenarioResult;
+}
+
+/** The two scenarios: the cooling settings each overrides (the rest is DEFAULT_SIM_CONFIG). */
+export const BENCH_SCENARIOS: Readonly<Record<string, Partial<SimConfig>>> = {
+  'uniform room': { cooling: { ...DEFAULT_SIM_CONFIG.cooling, failuresPerH: 0, rowGradientC: 0 } },
+  'cooling failures': {},
+};
 
 export interface SimBenchOptions {
   quick?: boolean;
@@ -49,23 +66,27 @@ export async function benchSim(o: SimBenchOptions = {}): Promise<SimBench> {
   const nodes = o.nodes ?? (o.quick ? 200 : 1000);
   const racks = nodes % 40 === 0 ? 40 : nodes % 20 === 0 ? 20 : nodes % 10 === 0 ? 10 : 1;
   const durationS = o.seconds ?? (o.quick ? 600 : 3600);
-  let lastPct = -1;
-  const { summary, runs } = simulate({ nodes, racks, durationS, seed: o.seed ?? 1 }, POLICIES, {
-    onProgress: (policy, done, total) => {
-      const pct = Math.floor((100 * done) / total);
-      if (pct % 10 === 0 && pct !== lastPct) log(`sim ${policy}: ${pct}%\n`);
-      lastPct = pct;
-    },
-  });
-  if (o.plotsDir !== undefined) {
-    for (const run of runs) {
-      const dir = join(o.plotsDir, run.config.policy);
-      await mkdir(dir, { recursive: true });
-      for (const [name, text] of plots(run)) await writeFile(join(dir, name), text);
+  const results: SimScenarioResult[] = [];
+  for (const [scenario, partial] of Object.entries(BENCH_SCENARIOS)) {
+    let lastPct = -1;
+    const { summary, runs } = simulate({ nodes, racks, durationS, seed: o.seed ?? 1, ...partial }, POLICIES, {
+      onProgress: (policy, done, total) => {
+        const pct = Math.floor((100 * done) / total);
+        if (pct % 10 === 0 && pct !== lastPct) log(`sim ${scenario}, ${policy}: ${pct}%\n`);
+        lastPct = pct;
+      },
+    });
+    if (o.plotsDir !== undefined) {
+      for (const run of runs) {
+        const dir = join(o.plotsDir, scenario.replace(/ /g, '-'), run.config.policy);
+        await mkdir(dir, { recursive: true });
+        for (const [name, text] of plots(run)) await writeFile(join(dir, name), text);
+      }
+      log(`plots written under ${o.plotsDir}\n`);
     }
-    log(`plots written under ${o.plotsDir}\n`);
+    results.push({ scenario, ...summary, goals: evaluateGoals(summary) });
   }
-  return { suite: 'sim', machine: machineInfo(), ...summary, goals: evaluateGoals(summary) };
+  return { suite: 'sim', machine: machineInfo(), ...results[0]!, cooling_failures: results[1]! };
 }
 
 export function evaluateGoals(s: SimSummary): Record<string, Goal> {
@@ -91,9 +112,18 @@ export function evaluateGoals(s: SimSummary): Record<string, Goal> {
 }
 
 export function formatSim(r: SimBench): string {
-  const lines = [
+  return [
     `maxwell bench sim — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`,
-    `${r.nodes} nodes in ${r.racks} racks, ${r.duration_s} s simulated, seed ${r.seed}, ${r.loss * 100}% loss; every figure but wall time is estimated by the simulation`,
+    '',
+    formatScenario(r),
+    '',
+    formatScenario(r.cooling_failures),
+  ].join('\n');
+}
+
+function formatScenario(r: SimScenarioResult): string {
+  const lines = [
+    `scenario: ${r.scenario} — ${r.nodes} nodes in ${r.racks} racks, ${r.duration_s} s simulated, seed ${r.seed}, ${r.loss * 100}% loss; every figure but wall time is estimated by the simulation`,
     '',
     'policy        peak °C  throttled node-s   bits/J     jobs/s   kWh     looper kWh  migrations  wall s',
   ];

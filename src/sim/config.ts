@@ -3,7 +3,7 @@
  * for it, and the checks that turn a bad value into E_BAD_ARGUMENT before anything runs.
  */
 import { ErrorCode, MaxwellError } from '../errors.js';
-import type { ThermalParams } from '../thermal/model.js';
+import { DEFAULT_THERMAL_PARAMS, type ThermalParams } from '../thermal/model.js';
 import type { HeatConfig } from '../thermal/protocol.js';
 import type { Partition } from './network.js';
 
@@ -200,7 +200,11 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
     ...d,
     ...partial,
     thermal: { ...d.thermal, ...partial.thermal },
-    heat: { ...d.heat, ...partial.heat },
+    // A node is "dying" where it throttles: at the thermal model's tMax (85 °C by default), not
+    // at the protocol's default dyingC (95 °C, a CPU package's), which a node of this model never
+    // reaches. Its heat then rises from 0 at hotC − hysteresisC (77 °C) to 1 at tMax, and the
+    // alarm goes out as it starts to throttle.
+    heat: { dyingC: partial.thermal?.tMaxC ?? d.thermal.tMaxC ?? DEFAULT_THERMAL_PARAMS.tMaxC, ...d.heat, ...partial.heat },
     network: { ...d.network, ...partial.network },
     workload: { ...d.workload, ...partial.workload },
     failures: { ...d.failures, ...partial.failures },

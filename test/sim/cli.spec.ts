@@ -74,11 +74,14 @@ it('maxwell bench sim --plots DIR writes every policy\'s plots; --plots is refus
   try {
     const r = await maxwell(['bench', 'sim', '--nodes', '20', '--seconds', '30', '--json', '--plots', dir]);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as { policies: { name: string }[]; goals: Record<string, unknown> };
+    const result = JSON.parse(r.stdout) as { policies: { name: string }[]; goals: Record<string, unknown>; scenario: string; cooling_failures: { scenario: string; policies: unknown[] } };
+    assert.equal(result.scenario, 'uniform room');
+    assert.equal(result.cooling_failures.scenario, 'cooling failures');
+    assert.equal(result.cooling_failures.policies.length, 4);
     assert.deepEqual(result.policies.map((p) => p.name), ['maxwell', 'no-gossip', 'fair-share', 'round-robin']);
-    for (const p of result.policies) {
-      const files = await readdir(join(dir, p.name));
-      for (const f of ['temperature.svg', 'prices.svg', 'power.svg', 'throughput.svg', 'ig-per-joule.svg', 'throttled.svg']) assert.ok(files.includes(f), `${p.name}/${f}`);
+    for (const scenario of ['uniform-room', 'cooling-failures']) for (const p of result.policies) {
+      const files = await readdir(join(dir, scenario, p.name));
+      for (const f of ['temperature.svg', 'prices.svg', 'power.svg', 'throughput.svg', 'ig-per-joule.svg', 'throttled.svg']) assert.ok(files.includes(f), `${scenario}/${p.name}/${f}`);
     }
     const wrong = await maxwell(['bench', 'ledger', '--plots', dir]);
     assert.equal(wrong.code, 64, wrong.stderr);
