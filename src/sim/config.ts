@@ -203,8 +203,10 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
     // A node is "dying" where it throttles: at the thermal model's tMax (85 °C by default), not
     // at the protocol's default dyingC (95 °C, a CPU package's), which a node of this model never
     // reaches. Its heat then rises from 0 at hotC − hysteresisC (77 °C) to 1 at tMax, and the
-    // alarm goes out as it starts to throttle.
-    heat: { dyingC: partial.thermal?.tMaxC ?? d.thermal.tMaxC ?? DEFAULT_THERMAL_PARAMS.tMaxC, ...d.heat, ...partial.heat },
+    // alarm goes out as it starts to throttle. Over that 8 °C span a change of heat is material
+    // (a new claim) at 0.25, 2 °C: about the protocol default's 0.1 of its 18 °C span (77–95 °C),
+    // which here would make a claim of every 0.8 °C.
+    heat: { dyingC: partial.thermal?.tMaxC ?? d.thermal.tMaxC ?? DEFAULT_THERMAL_PARAMS.tMaxC, materialHeat: 0.25, ...d.heat, ...partial.heat },
     network: { ...d.network, ...partial.network },
     workload: { ...d.workload, ...partial.workload },
     failures: { ...d.failures, ...partial.failures },
