@@ -6,6 +6,7 @@ import { ErrorCode, MaxwellError } from '../errors.js';
 import { DEFAULT_THERMAL_PARAMS, type ThermalParams } from '../thermal/model.js';
 import type { HeatConfig } from '../thermal/protocol.js';
 import type { Partition } from './network.js';
+import type { CoolingInit } from './scenario.js';
 
 export type PolicyName = 'maxwell' | 'no-gossip' | 'fair-share' | 'round-robin';
 export const POLICIES: readonly PolicyName[] = ['maxwell', 'no-gossip', 'fair-share', 'round-robin'];
@@ -55,16 +56,7 @@ export interface SimConfig {
    * supply air along the row, and cooling units that fail or degrade, warming the supply of 1 to
    * racksMax adjacent racks by riseMinC..riseMaxC for holdMinS..holdMaxS (plus rampS in and out).
    */
-  cooling: {
-    failuresPerH: number;
-    racksMax: number;
-    riseMinC: number;
-    riseMaxC: number;
-    holdMinS: number;
-    holdMaxS: number;
-    rampS: number;
-    rowGradientC: number;
-  };
+  cooling: CoolingInit;
   slow: { fraction: number; ms: number };
   /** "I am dying" alarms raised during the run, to time their spread. */
   alarms: number;
