@@ -1345,8 +1345,7 @@ export class Simulator {
       for (let o = 0; o < this.observers.length && dead === 0; o++) {
         const obs = this.observers[o]!;
         if (obs === subj || live[obs] === 0) continue;
-        const v = this.heat[obs]!.peer(id);
-        if (v !== undefined && v.state === 'dead') dead = 1;
+        if (this.heat[obs]!.memberState(id) === 'dead') dead = 1;
       }
       if (dead === 1 && this.deadSeen[s] === 0) {
         if (live[subj] === 1) {

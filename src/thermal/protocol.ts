@@ -588,6 +588,13 @@ export class HeatNode {
 
   // ---------------------------------------------------------------- what the node knows
 
+  /** What this node holds of a member's liveness: `peer(id).state` without building the view (for pollers). */
+  memberState(id: string): MemberStateName | undefined {
+    const i = this.indexOf.get(id);
+    if (i === undefined) return undefined;
+    return i === this.self ? 'alive' : MEMBER_STATE_NAMES[this.membership.state[i]!]!;
+  }
+
   peer(id: string): PeerView | undefined {
     const i = this.indexOf.get(id);
     if (i === undefined) return undefined;

@@ -164,6 +164,9 @@ describe('heat protocol: membership', () => {
     net.nodes[7]!.stop();
     net.run(70_000);
     for (let i = 0; i < N; i++) if (i !== 7) assert.equal(net.nodes[i]!.peer(nameOf(7))!.state, 'dead');
+    // memberState (what pollers use) answers the same as peer().state, for every member.
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) assert.equal(net.nodes[i]!.memberState(nameOf(j)), net.nodes[i]!.peer(nameOf(j))!.state);
+    assert.equal(net.nodes[0]!.memberState('nobody'), undefined);
     // Its helpers answered (nacked): the probers' own health did not suffer.
     for (let i = 0; i < N; i++) if (i !== 7) assert.ok(net.nodes[i]!.health <= 1, `${nameOf(i)} health ${net.nodes[i]!.health}`);
     // A restarted node comes back: the next probe tells it it was dead, it refutes.
