@@ -18,7 +18,7 @@
 import { machineInfo } from '../energy/calibration.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SIM_CONFIG, POLICIES, plots, simulate, type SimConfig, type SimSummary } from '../sim/index.js';
+import { DEFAULT_SIM_CONFIG, defaultRacks, POLICIES, plots, simulate, type SimConfig, type SimSummary } from '../sim/index.js';
 import { coolingLine } from '../sim/report.js';
 
 export interface Goal {
@@ -64,7 +64,7 @@ export interface SimBenchOptions {
 export async function benchSim(o: SimBenchOptions = {}): Promise<SimBench> {
   const log = o.log ?? (() => {});
   const nodes = o.nodes ?? (o.quick ? 200 : 1000);
-  const racks = nodes % 40 === 0 ? 40 : nodes % 20 === 0 ? 20 : nodes % 10 === 0 ? 10 : 1;
+  const racks = defaultRacks(nodes);
   const durationS = o.seconds ?? (o.quick ? 600 : 3600);
   const results: SimScenarioResult[] = [];
   for (const [scenario, partial] of Object.entries(BENCH_SCENARIOS)) {
@@ -101,13 +101,19 @@ export function evaluateGoals(s: SimSummary): Record<string, Goal> {
   const both = mx !== undefined && fair !== undefined;
   return {
     peak_temp_lower_c: goal('≥ 3 °C below fair-share', both ? fair.peak_temp_c - mx.peak_temp_c : null, (x) => x >= 3),
-    throttled_fewer_pct: goal('≥ 50% fewer throttled node-s than fair-share', both ? (fair.throttled_node_s > 0 ? 100 * (1 - mx.throttled_node_s / fair.throttled_node_s) : (mx.throttled_node_s === 0 ? 100 : -Infinity)) : null, (x) => x >= 50),
+    // With fair-share never throttled there is no percentage: met only if maxwell never is either.
+    throttled_fewer_pct: both && fair.throttled_node_s === 0
+      ? { target: '≥ 50% fewer throttled node-s than fair-share (fair-share: none)', measured: null, met: mx.throttled_node_s === 0 }
+      : goal('≥ 50% fewer throttled node-s than fair-share', both ? 100 * (1 - mx.throttled_node_s / fair.throttled_node_s) : null, (x) => x >= 50),
     ig_per_j_higher_pct: goal('≥ 20% more bits/J than fair-share', both ? 100 * (mx.ig_per_j / fair.ig_per_j - 1) : null, (x) => x >= 20),
     throughput_ratio: goal('≥ 0.95 × fair-share (within 5%)', both ? mx.throughput / fair.throughput : null, (x) => x >= 0.95),
     alarm_p99_s: goal('< 2 s to 99% of nodes at 1% loss', s.alarm_p99_s, (x) => x < 2),
     bandwidth_bytes_per_node_s: goal('≤ 1,000 B/s per node', s.bandwidth_bytes_per_node_s, (x) => x <= 1000),
     false_dead_per_node_h: goal('< 1 per node-hour', s.false_dead_per_node_h, (x) => x < 1),
-    wall_s: goal(`≤ 60 s for ${s.nodes} nodes × ${s.duration_s} s (the goal is 1,000 × 3,600)`, s.wall_s, (x) => x <= 60),
+    // The goal is for 1,000 nodes × 1 h; another size's wall time is reported, not judged.
+    wall_s: s.nodes === 1000 && s.duration_s === 3600
+      ? goal('≤ 60 s for 1,000 nodes × 1 h (the slowest policy)', s.wall_s, (x) => x <= 60)
+      : { target: `≤ 60 s is the goal for 1,000 nodes × 1 h; this run is ${s.nodes} × ${s.duration_s} s`, measured: s.wall_s, met: null },
   };
 }
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, MaxwellError } from '../errors.js';
 import { positiveInteger, usage } from './args.js';
-import { DEFAULT_SIM_CONFIG, POLICIES, simulate, writeReport, type PolicyName } from '../sim/index.js';
+import { DEFAULT_SIM_CONFIG, defaultRacks, POLICIES, simulate, writeReport, type PolicyName } from '../sim/index.js';
 import { coolingLine } from '../sim/report.js';
 
 export const summary = 'simulate a datacenter (racks, heat, gossip, failures) under a placement policy; JSON summary and SVG plots';
@@ -41,12 +41,6 @@ options:
   -h, --help      this help
 
 A progress bar goes to stderr when it is a terminal.`;
-
-/** 40 racks, or the largest number up to 40 that divides the nodes evenly. */
-export function defaultRacks(nodes: number): number {
-  for (let r = Math.min(40, nodes); r > 1; r--) if (nodes % r === 0) return r;
-  return 1;
-}
 
 /** "3600", "90s", "30m", "1h", "1.5h" → seconds. */
 export function parseDuration(raw: string | undefined, fallbackS: number): number {

@@ -89,7 +89,11 @@ export interface SimConfig {
   drain: {
     /** How often nodes look at their price to drain (s). */
     intervalS: number;
-    /** Drain when the node's price is above this × the cheapest node's, or rose by this factor since the last look. */
+    /**
+     * A node looks to drain when its price rose by this factor since its last look (or its own
+     * heat raises its price, or a job on it cannot pay), and moves a job only to a node whose
+     * price is lower by this factor.
+     */
     ratio: number;
     maxMovesPerNode: number;
     /** Jobs with less work left than this finish where they are (s of a core). */
@@ -118,6 +122,10 @@ export const SIM_NODES_MAX = 100_000;
  */
 export const SIM_GOSSIP_NODES_MAX = 2000;
 export const SIM_DURATION_S_MAX = 7 * 24 * 3600;
+/** Job slots (nodes × maxJobsPerNode): each costs ~8 bytes in the node tables, 16 M of them ~130 MB. */
+export const SIM_JOB_SLOTS_MAX = 16_000_000;
+/** Heat-map cells (samples × rows), 8 bytes each. */
+export const SIM_HEAT_MAP_CELLS_MAX = 4_000_000;
 
 export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   seed: 1,
@@ -181,6 +189,12 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   deadPollMs: 2000,
 });
 
+/** 40 racks, or the largest number up to 40 that divides the nodes evenly (every rack holds as many). */
+export function defaultRacks(nodes: number): number {
+  for (let r = Math.min(40, nodes); r > 1; r--) if (nodes % r === 0) return r;
+  return 1;
+}
+
 function bad(message: string): MaxwellError {
   return new MaxwellError(ErrorCode.BAD_ARGUMENT, message);
 }
@@ -202,7 +216,8 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
     network: { ...d.network, ...partial.network },
     workload: { ...d.workload, ...partial.workload },
     failures: { ...d.failures, ...partial.failures },
-    cooling: { ...d.cooling, ...partial.cooling },
+    // A failure warms at most as many racks as there are (a one-rack room's failure warms its one).
+    cooling: { ...d.cooling, racksMax: Math.min(d.cooling.racksMax, partial.racks ?? d.racks), ...partial.cooling },
     slow: { ...d.slow, ...partial.slow },
     price: { ...d.price, ...partial.price },
     dispatcher: { ...d.dispatcher, ...partial.dispatcher },
@@ -220,12 +235,15 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   int('nodes', c.nodes, 1, SIM_NODES_MAX);
   int('racks', c.racks, 1, c.nodes);
   if (c.nodes % c.racks !== 0) throw bad(`--nodes (${c.nodes}) must be a multiple of --racks (${c.racks}): every rack holds the same number of nodes`);
+  num('stepS', c.stepS, 0.01, 60);
   num('duration', c.durationS, c.stepS, SIM_DURATION_S_MAX);
+  // The run is a whole number of steps, and every rate is per simulated second of those steps.
+  const steps = c.durationS / c.stepS;
+  if (Math.abs(steps - Math.round(steps)) > 1e-9 * steps) throw bad(`--duration (${c.durationS} s) must be a whole number of steps of ${c.stepS} s`);
   if (!POLICIES.includes(c.policy)) throw bad(`--policy must be one of ${POLICIES.join(', ')}, not '${c.policy}'`);
   if (c.policy === 'maxwell' && c.nodes > SIM_GOSSIP_NODES_MAX) {
     throw new MaxwellError(ErrorCode.SIM_LIMIT, `maxwell gossips among all nodes, and at most ${SIM_GOSSIP_NODES_MAX} fit in memory (every node holds every other's claim): --nodes ${c.nodes} is too many`);
   }
-  num('stepS', c.stepS, 0.01, 60);
   int('coresPerNode', c.coresPerNode, 1, 4096);
   num('peakPowerW', c.peakPowerW, 1, 10_000);
   num('powerCapW', c.powerCapW, 1, 10_000);
@@ -237,8 +255,32 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   num('workload.looperLifeS', c.workload.looperLifeS, 1, 1e6);
   num('workload.swing', c.workload.swing, 0, 0.99);
   num('workload.burstFactor', c.workload.burstFactor, 1, 10);
+  num('workload.looperDeadlineS', c.workload.looperDeadlineS, 1, 1e6);
+  num('workload.periodS', c.workload.periodS, 1, 1e9);
   num('failures.mtbfH', c.failures.mtbfH, 0, 1e9);
+  num('failures.repairS', c.failures.repairS, 0, SIM_DURATION_S_MAX);
   num('slow.fraction', c.slow.fraction, 0, 1);
+  num('slow.ms', c.slow.ms, 0, 60_000);
+  num('network.intraRackMs', c.network.intraRackMs, 0, 60_000);
+  num('network.interRackMs', c.network.interRackMs, 0, 60_000);
+  num('network.jitterMs', c.network.jitterMs, 0, 60_000);
+  num('powerCap.tauMs', c.powerCap.tauMs, 1, 1e7);
+  num('powerCap.kp', c.powerCap.kp, 0, 1e6);
+  num('powerCap.ki', c.powerCap.ki, 0, 1e6);
+  num('powerCap.maxStepUp', c.powerCap.maxStepUp, 1, 1e3);
+  num('powerCap.maxStepDown', c.powerCap.maxStepDown, 1, 1e3);
+  num('price.loadWeight', c.price.loadWeight, 0, 1e6);
+  num('price.utilTauS', c.price.utilTauS, 0.001, 1e6);
+  num('migration.fixedS', c.migration.fixedS, 0, 1e6);
+  num('migration.sPerGiB', c.migration.sPerGiB, 0, 1e6);
+  num('migration.jPerGiB', c.migration.jPerGiB, 0, 1e6);
+  num('rentTokensPerGiBS', c.rentTokensPerGiBS, 0, 1e6);
+  num('drain.intervalS', c.drain.intervalS, c.stepS, SIM_DURATION_S_MAX);
+  int('drain.maxMovesPerNode', c.drain.maxMovesPerNode, 0, 4096);
+  num('drain.minWorkLeftS', c.drain.minWorkLeftS, 0, 1e6);
+  int('deadObservers', c.deadObservers, 0, SIM_NODES_MAX);
+  num('deadPollMs', c.deadPollMs, 1, 3_600_000);
+  num('alarmWindowMs', c.alarmWindowMs, 1, 3_600_000);
   const k = c.cooling;
   num('cooling.failuresPerH', k.failuresPerH, 0, 1000);
   int('cooling.racksMax', k.racksMax, 1, c.racks);
@@ -254,6 +296,10 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   int('maxQueue', c.maxQueue, 1, 10_000_000);
   int('samples', c.samples, 2, 10_000);
   int('heatMapRows', c.heatMapRows, 1, 10_000);
+  // The simulator's big tables, bounded so that a config fails here rather than as an
+  // out-of-memory crash mid-run: a job slot per node × maxJobsPerNode, and the heat map's cells.
+  if (c.nodes * c.maxJobsPerNode > SIM_JOB_SLOTS_MAX) throw new MaxwellError(ErrorCode.SIM_LIMIT, `nodes × maxJobsPerNode (${c.nodes} × ${c.maxJobsPerNode}) must be at most ${SIM_JOB_SLOTS_MAX}`);
+  if (c.samples * c.heatMapRows > SIM_HEAT_MAP_CELLS_MAX) throw new MaxwellError(ErrorCode.SIM_LIMIT, `samples × heatMapRows (${c.samples} × ${c.heatMapRows}) must be at most ${SIM_HEAT_MAP_CELLS_MAX}`);
   num('drain.ratio', c.drain.ratio, 1, 100);
   num('dispatcher.loadTauS', c.dispatcher.loadTauS, 0.001, 1e6);
   num('dispatcher.blockS', c.dispatcher.blockS, 0, 1e6);

@@ -48,6 +48,7 @@ import { AuctionHeap } from '../market/index.js';
 import type { Random } from '../market/random.js';
 import { PowerCapController } from '../kernel/power-cap.js';
 import { ThermalModel, rackCoupling } from '../thermal/model.js';
+import { NODE_POWER_W_MAX } from '../energy/power-model.js';
 import { HeatNode, DEFAULT_HEAT_CONFIG, ed25519Crypto, type HeatConfig } from '../thermal/protocol.js';
 import { EventQueue, poppedEvent } from './events.js';
 import { Network } from './network.js';
@@ -103,6 +104,8 @@ export interface RunMetrics {
   /** Inference jobs restarted because their node failed. */
   restartedByFailure: number;
   refused: number;
+  /** Loopers whose deadline passed while they waited for a node. */
+  loopersExpiredQueued: number;
   queueMax: number;
   /** Mean time from arrival to completion of the inference jobs that completed (s). */
   meanSojournS: number;
@@ -372,7 +375,10 @@ export class Simulator {
   private readonly busy: Float64Array;
   private readonly demandW: Float64Array;
   private readonly cappedW: Float64Array;
+  /** Migration energy each node still has to draw (J), at most migrationW a step. */
   private readonly extraJ: Float64Array;
+  /** A migration's power on each of its two ends (W): jPerGiB ÷ sPerGiB, halved. */
+  private readonly migrationW: number;
   private readonly stalledUntilMs: Float64Array;
   private readonly tickAtMs: Float64Array;
   private readonly events: EventQueue;
@@ -402,6 +408,9 @@ export class Simulator {
   private trueDead = 0;
   private watchedMs = 0;
   private nextPollMs = 0;
+  private lastPollMs = 0;
+  /** Node-seconds live nodes spent throttled. */
+  private throttledUpS = 0;
   // Sampling.
   private readonly samples: Samples;
   private readonly sampleEvery: number;
@@ -477,6 +486,7 @@ export class Simulator {
     this.demandW = new Float64Array(n);
     this.cappedW = new Float64Array(n);
     this.extraJ = new Float64Array(n);
+    this.migrationW = c.migration.sPerGiB > 0 ? c.migration.jPerGiB / c.migration.sPerGiB / 2 : NODE_POWER_W_MAX;
     // One more entry for the dispatcher (index n; never stalled).
     this.stalledUntilMs = new Float64Array(n + 1);
     this.tickAtMs = new Float64Array(n + 1).fill(Infinity);
@@ -501,7 +511,7 @@ export class Simulator {
 
     this.m = {
       policy: c.policy, peakTempC: -Infinity, meanMaxTempC: 0, meanTempC: 0, throttledNodeS: 0, energyJ: 0, looperEnergyJ: 0, inferEnergyJ: 0,
-      migrationEnergyJ: 0, igBits: 0, inferCompleted: 0, inferArrived: 0, inferWorkS: 0, loopersArrived: 0, loopersRan: 0, migrations: 0,
+      migrationEnergyJ: 0, igBits: 0, inferCompleted: 0, inferArrived: 0, inferWorkS: 0, loopersArrived: 0, loopersRan: 0, loopersExpiredQueued: 0, migrations: 0,
       restartedByFailure: 0, refused: 0, queueMax: 0, meanSojournS: 0, failures: 0, cappedNodeS: 0, bounced: 0,
       coolingEvents: 0, eventNodeS: 0, eventThrottledNodeS: 0, eventArrivalsRatio: NaN, eventBusyRatio: NaN,
     };
@@ -640,18 +650,19 @@ export class Simulator {
       const tMs = step * dtMs;
       this.nowMs = tMs;
       let tp = performance.now();
-      // The world's events due by now: failures and repairs, stalls, alarms, arrivals.
+      // The world's events due by now: repairs, failures, stalls, alarms, arrivals. Repairs
+      // first, so that a node repaired and failing again within one step does fail.
+      for (let k = recoveries.length - 1; k >= 0; k--) {
+        if (recoveries[k]!.tMs <= tMs) {
+          this.recover(recoveries[k]!.node);
+          recoveries.splice(k, 1);
+        }
+      }
       while (nextFailure < sc.failures.length && sc.failures[nextFailure]!.tMs <= tMs) {
         const f = sc.failures[nextFailure++]!;
         if (this.network.up[f.node] === 1) {
           this.fail(f.node);
           recoveries.push({ tMs: f.tMs + f.downMs, node: f.node });
-        }
-      }
-      for (let k = recoveries.length - 1; k >= 0; k--) {
-        if (recoveries[k]!.tMs <= tMs) {
-          this.recover(recoveries[k]!.node);
-          recoveries.splice(k, 1);
         }
       }
       while (nextStall < sc.stalls.length && sc.stalls[nextStall]!.tMs <= tMs) {
@@ -678,8 +689,14 @@ export class Simulator {
       if (this.coolingActive) this.measureCooling(c.stepS);
       const t2 = performance.now();
       this.timing.physicsMs += t2 - t1;
+
+      // The gossip of the step (messages and ticks up to its end), then the readings at its
+      // end: a claim made of the temperature at tMs + dtMs leaves at tMs + dtMs, not before.
+      this.runEvents(tMs + dtMs);
+      const t3 = performance.now();
+      this.timing.eventsMs += t3 - t2;
       this.updatePrices(tMs + dtMs);
-      this.timing.heatObserveMs += performance.now() - t2;
+      this.timing.heatObserveMs += performance.now() - t3;
 
       tp = performance.now();
       // Only maxwell drains: a node moves work to the node the dispatcher names. Under no-gossip
@@ -687,10 +704,6 @@ export class Simulator {
       // costs a migration.
       if (this.gossip && (step + 1) % Math.max(1, Math.round(c.drain.intervalS / c.stepS)) === 0) this.drain(tMs + dtMs);
       this.timing.placementMs += performance.now() - tp;
-
-      tp = performance.now();
-      this.runEvents(tMs + dtMs);
-      this.timing.eventsMs += performance.now() - tp;
 
       tp = performance.now();
       this.measure(step, tMs + dtMs);
@@ -750,8 +763,17 @@ export class Simulator {
 
   /** Places the waiting jobs, oldest first, while some node has room. */
   private dispatchQueue(tMs: number): void {
+    const J = this.jobs;
     while (this.qLen > 0) {
       const j = this.queue[this.qHead]!;
+      if (J.kind[j] !== JOB_INFER && J.deadlineMs[j]! <= tMs) {
+        // A looper whose deadline passed while it waited is gone: nobody wants it run now.
+        this.qHead = (this.qHead + 1) % this.queue.length;
+        this.qLen--;
+        J.release(j);
+        this.m.loopersExpiredQueued++;
+        continue;
+      }
       const node = this.choose(tMs);
       if (node < 0) return;
       this.qHead = (this.qHead + 1) % this.queue.length;
@@ -946,6 +968,8 @@ export class Simulator {
       }
     }
     this.network.up[node] = 0;
+    // A migration to or from it ends with it: the energy it had still to draw is not drawn.
+    this.extraJ[node] = 0;
     if (this.market) this.heat[node]!.stop();
     this.util[node] = 0;
     // The dispatcher learns of it from the gossip (dead), or when the node refuses a job.
@@ -1101,13 +1125,21 @@ export class Simulator {
       }
       demand[i] = this.idleW + this.busy[i]! * this.corePowerW;
       // The hardware holds the node at its cap (RAPL-style): the active part is scaled down.
-      capped[i] = Math.min(demand[i]!, capW) + this.extraJ[i]! / dtS;
+      // A migration's energy (the NIC and the memory copy, outside the CPU's cap) is drawn at
+      // its own power, over as many steps as that takes.
+      const base = Math.min(demand[i]!, capW);
+      if (this.extraJ[i]! > 0) {
+        const extraW = Math.min(this.extraJ[i]! / dtS, this.migrationW, NODE_POWER_W_MAX - base);
+        capped[i] = base + extraW;
+        this.extraJ[i]! -= extraW * dtS;
+        if (this.extraJ[i]! < 1e-9) this.extraJ[i] = 0;
+      } else capped[i] = base;
       if (demand[i]! > capW) this.m.cappedNodeS += dtS;
-      this.extraJ[i] = 0;
     }
     this.thermal.step(dtS, capped);
     const delivered = this.thermal.deliveredW;
     const temp = this.thermal.tempC;
+    const throttledNow = this.thermal.throttled;
     let maxT = -Infinity;
     let sumT = 0;
     for (let i = 0; i < n; i++) {
@@ -1117,6 +1149,8 @@ export class Simulator {
       const r = this.rowOf[i]!;
       if (t > this.binMax[r]!) this.binMax[r] = t;
       this.m.energyJ += delivered[i]! * dtS;
+      // Throttled seconds count on live nodes only: a failed node cooling down is not slowed work.
+      if (throttledNow[i] === 1 && this.network.up[i] === 1) this.throttledUpS += dtS;
       const count = this.jobsOnNode[i]!;
       if (count === 0 || this.network.up[i] === 0) continue;
       // Work goes at the speed the node delivers: the cap's share of the active power times the
@@ -1336,8 +1370,11 @@ export class Simulator {
    * live subject watched. (The protocol spreads a "dead" verdict as a rumour to everyone, so a
    * sample of observers sees every verdict that matters.)
    */
-  private pollDead(): void {
+  private pollDead(nowMs: number): void {
     const live = this.network.up;
+    // Polls fall on step boundaries, so the time since the last one is not always deadPollMs.
+    const sinceMs = nowMs - this.lastPollMs;
+    this.lastPollMs = nowMs;
     for (let s = 0; s < this.subjects.length; s++) {
       const subj = this.subjects[s]!;
       const id = this.ids[subj]!;
@@ -1354,7 +1391,7 @@ export class Simulator {
         } else this.trueDead++;
       }
       this.deadSeen[s] = dead;
-      if (live[subj] === 1) this.watchedMs += this.config.deadPollMs;
+      if (live[subj] === 1) this.watchedMs += sinceMs;
     }
   }
 
@@ -1362,7 +1399,7 @@ export class Simulator {
 
   private measure(step: number, nowMs: number): void {
     if (this.gossip && nowMs >= this.nextPollMs) {
-      this.pollDead();
+      this.pollDead(nowMs);
       this.nextPollMs = nowMs + this.config.deadPollMs;
     }
     if (this.trial !== null && nowMs > this.trial.endMs) this.closeTrial();
@@ -1381,12 +1418,10 @@ export class Simulator {
     let capTotal = 0;
     let throttled = 0;
     let maxT = -Infinity;
-    let throttledS = 0;
     for (let i = 0; i < n; i++) {
       power += this.thermal.deliveredW[i]!;
       if (this.network.up[i] === 1) capTotal += this.config.powerCapW;
-      throttled += this.thermal.throttled[i]!;
-      throttledS += this.thermal.throttledS[i]!;
+      if (this.network.up[i] === 1) throttled += this.thermal.throttled[i]!;
       if (this.thermal.tempC[i]! > maxT) maxT = this.thermal.tempC[i]!;
     }
     s.powerW[k] = power;
@@ -1394,7 +1429,7 @@ export class Simulator {
     s.throughput[k] = this.intervalCompleted / intervalS;
     this.intervalCompleted = 0;
     s.igPerJ[k] = this.m.energyJ > 0 ? this.m.igBits / this.m.energyJ : 0;
-    s.throttledNodeS[k] = throttledS;
+    s.throttledNodeS[k] = this.throttledUpS;
     s.throttledNodes[k] = throttled;
     s.maxTempC[k] = maxT;
     if (this.market) {
@@ -1417,9 +1452,7 @@ export class Simulator {
 
   private finish(): void {
     this.closeTrial();
-    let throttledS = 0;
-    for (let i = 0; i < this.n; i++) throttledS += this.thermal.throttledS[i]!;
-    this.m.throttledNodeS = throttledS;
+    this.m.throttledNodeS = this.throttledUpS;
     const durMs = this.config.durationS * 1000;
     this.m.coolingEvents = this.scenario.cooling.filter((e) => e.startMs < durMs).length;
     const perHit = (x: number) => x / this.evHitNodeSteps;
@@ -1470,6 +1503,21 @@ export class Simulator {
   /** Jobs on node i right now. */
   jobsAt(i: number): number {
     return this.jobsOnNode[i]!;
+  }
+
+  /** Jobs waiting for a node. */
+  get queued(): number {
+    return this.qLen;
+  }
+
+  /** Job slots in use: every job arrived and not yet completed, expired, refused or lost. */
+  get liveJobs(): number {
+    return this.jobs.live;
+  }
+
+  /** Whether node i is up. */
+  isUp(i: number): boolean {
+    return this.network.up[i] === 1;
   }
 
   /** Arrivals placed on node i so far (moves not counted). */

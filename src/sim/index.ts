@@ -7,7 +7,7 @@ import { runSimulation, scenarioFor, type RunOptions, type RunResult } from './e
 import { simConfig, type PolicyName, type SimConfig } from './config.js';
 import { summarise, type SimSummary } from './report.js';
 
-export { POLICIES, DEFAULT_SIM_CONFIG, simConfig, isMarketPolicy, type PolicyName, type SimConfig } from './config.js';
+export { POLICIES, DEFAULT_SIM_CONFIG, defaultRacks, simConfig, isMarketPolicy, type PolicyName, type SimConfig } from './config.js';
 export { runSimulation, Simulator, scenarioFor, DISPATCHER_ID, type RunResult, type RunOptions } from './engine.js';
 export { summarise, deterministicPart, writeReport, plots, policyEntry, type SimSummary, type PolicyEntry } from './report.js';
 

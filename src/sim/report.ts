@@ -36,6 +36,8 @@ export interface PolicyEntry {
   capped_node_s: number;
   restarted_by_failure: number;
   refused: number;
+  /** Loopers whose deadline passed while they waited for a node. */
+  loopers_expired_in_queue: number;
   queue_max: number;
   mean_sojourn_s: number;
   node_failures: number;
@@ -114,6 +116,7 @@ export function policyEntry(r: RunResult): PolicyEntry {
     capped_node_s: sig(m.cappedNodeS),
     restarted_by_failure: m.restartedByFailure,
     refused: m.refused,
+    loopers_expired_in_queue: m.loopersExpiredQueued,
     queue_max: m.queueMax,
     mean_sojourn_s: sig(m.meanSojournS),
     node_failures: m.failures,
@@ -306,5 +309,8 @@ export function plots(run: RunResult): [string, string][] {
 /** The cooling failures and where the heat and the work went during them. */
 export function coolingLine(p: PolicyEntry): string {
   if (p.cooling_events === 0) return 'none';
-  return `${p.cooling_events}: ${p.event_node_s.toFixed(0)} node-s on hit racks, ${p.event_throttled_node_s.toFixed(0)} of them throttled; per node there, ${p.event_arrivals_ratio?.toFixed(2)} × the arrivals and ${p.event_busy_ratio?.toFixed(2)} × the busy cores of a node elsewhere`;
+  const head = `${p.cooling_events}: ${p.event_node_s.toFixed(0)} node-s on hit racks, ${p.event_throttled_node_s.toFixed(0)} of them throttled`;
+  // No ratio when no rack was left unhit to compare with (a one-rack room, or every rack hit).
+  if (p.event_arrivals_ratio === null || p.event_busy_ratio === null) return `${head}; no unhit rack to compare with`;
+  return `${head}; per node there, ${p.event_arrivals_ratio.toFixed(2)} × the arrivals and ${p.event_busy_ratio.toFixed(2)} × the busy cores of a node elsewhere`;
 }

@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, MaxwellError } from '../../src/errors.js';
-import { runSimulation, scenarioFor, simConfig, type SimConfig, type Simulator } from '../../src/sim/index.js';
+import { runSimulation, scenarioFor, simConfig, simulate, type SimConfig, type Simulator } from '../../src/sim/index.js';
+import { coolingLine } from '../../src/sim/report.js';
 import { coolingEndMs, coolingRiseC, type CoolingEvent } from '../../src/sim/scenario.js';
 
 const quiet: Partial<SimConfig> = { alarms: 0, failures: { mtbfH: 0, repairS: 600 }, slow: { fraction: 0, ms: 0 } };
@@ -54,6 +55,28 @@ describe('cooling failures in the scenario', () => {
     refuses({ holdMinS: 100, holdMaxS: 50 }, 'cooling.holdMaxS');
     refuses({ failuresPerH: -1 }, 'cooling.failuresPerH');
     refuses({ rowGradientC: Number.NaN }, 'cooling.rowGradientC');
+  });
+
+  it('a one-rack room takes the default cooling (a failure warms its one rack) and runs', () => {
+    assert.equal(simConfig({ nodes: 10, racks: 1 }).cooling.racksMax, 1);
+    const { summary } = simulate({ nodes: 10, racks: 1, durationS: 120, alarms: 0, cooling: { failuresPerH: 120 } as SimConfig['cooling'] }, ['maxwell']);
+    assert.ok(summary.policies[0]!.cooling_events > 0);
+    assert.equal(summary.policies[0]!.event_arrivals_ratio, null); // no unhit rack to compare with
+    assert.match(coolingLine(summary.policies[0]!), /no unhit rack to compare with/);
+  });
+
+  it('bad run settings are refused before anything runs, naming the field', () => {
+    const refuses = (partial: Partial<SimConfig>, field: string, code: string = ErrorCode.BAD_ARGUMENT) =>
+      assert.throws(() => simConfig({ nodes: 8, racks: 2, ...partial }), (err: unknown) =>
+        err instanceof MaxwellError && err.code === code && err.message.includes(field), field);
+    refuses({ durationS: 10.5 }, 'whole number of steps');
+    refuses({ stepS: 0 }, 'stepS');
+    refuses({ migration: { fixedS: -1, sPerGiB: 0.8, jPerGiB: 150 } }, 'migration.fixedS');
+    refuses({ workload: { ...simConfig({}).workload, periodS: 0 } }, 'workload.periodS');
+    refuses({ price: { loadWeight: 4, utilTauS: 0 } }, 'price.utilTauS');
+    refuses({ deadPollMs: 0 }, 'deadPollMs');
+    refuses({ maxJobsPerNode: 4096, nodes: 8000, racks: 8, policy: 'fair-share' }, 'maxJobsPerNode', ErrorCode.SIM_LIMIT);
+    refuses({ samples: 10_000, heatMapRows: 10_000 }, 'heatMapRows', ErrorCode.SIM_LIMIT);
   });
 });
 

@@ -35,5 +35,29 @@ it('failures take nodes down: their messages are lost, their inference jobs star
     assert.ok(p.restarted_by_failure > 0, `${p.name}: restarted ${p.restarted_by_failure}`);
   }
   assert.ok(s.network!.lostToDown! + s.network!.notSentDown! > 0);
-  assert.ok(s.true_dead_verdicts! >= 0);
+  // Each failure is seen by the dead-node poll as a true verdict at least once.
+  assert.ok(s.true_dead_verdicts! > 0, `true verdicts ${s.true_dead_verdicts}`);
+});
+
+it('no job is lost or made: every live job is queued or on a live node, through failures and moves', () => {
+  for (const policy of ['maxwell', 'fair-share'] as const) {
+    let checked = 0;
+    let downSeen = 0;
+    simulate({ ...base, durationS: 600, failures: { mtbfH: 1, repairS: 120 } }, [policy], {
+      afterStep: (sim) => {
+        let placed = 0;
+        for (let i = 0; i < base.nodes!; i++) {
+          placed += sim.jobsAt(i);
+          if (!sim.isUp(i)) {
+            downSeen++;
+            assert.equal(sim.jobsAt(i), 0, `${policy}: down node ${i} holds jobs`);
+          }
+        }
+        assert.equal(placed + sim.queued, sim.liveJobs, `${policy}: ${placed} placed + ${sim.queued} queued ≠ ${sim.liveJobs} live`);
+        checked++;
+      },
+    });
+    assert.equal(checked, 600);
+    assert.ok(downSeen > 0, `${policy}: no node was ever down`);
+  }
 });
