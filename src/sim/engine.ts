@@ -53,6 +53,7 @@ import { HeatNode, DEFAULT_HEAT_CONFIG, ed25519Crypto, type HeatConfig } from '.
 import { EventQueue, poppedEvent } from './events.js';
 import { Network } from './network.js';
 import { MinTree } from './mintree.js';
+import { PayloadPool } from './payloads.js';
 import { PROCESS_VERIFY_CACHE, simKey, type VerifyCache } from './crypto.js';
 import { isMarketPolicy, type PolicyName, type SimConfig } from './config.js';
 import {
@@ -382,6 +383,8 @@ export class Simulator {
   private readonly stalledUntilMs: Float64Array;
   private readonly tickAtMs: Float64Array;
   private readonly events: EventQueue;
+  /** The bytes of the messages in flight (payloads.ts). */
+  private readonly payloads = new PayloadPool();
   private readonly ev = poppedEvent();
   private readonly netRandom: Random;
   private readonly heatRandom: Random;
@@ -582,7 +585,7 @@ export class Simulator {
     for (let i = 0; i < n; i++) {
       const id = this.ids[i]!;
       const members = this.gossip ? allMembers : new Map([[id, keys[i]!.publicKey]]);
-      const transport = this.gossip ? { send: (to: string, bytes: Uint8Array) => this.send(i, to, bytes) } : { send: () => {} };
+      const transport = this.gossip ? { send: (to: string, bytes: Uint8Array) => this.send(i, to, bytes), copiesBytes: true } : { send: () => {} };
       this.heat.push(new HeatNode({
         id,
         publicKey: keys[i]!.publicKey,
@@ -602,7 +605,7 @@ export class Simulator {
         publicKey: keys[n]!.publicKey,
         crypto: this.verifyCache.wrap(ed25519Crypto(keys[n]!.privateKey)),
         members: allMembers,
-        transport: { send: (to: string, bytes: Uint8Array) => this.send(n, to, bytes) },
+        transport: { send: (to: string, bytes: Uint8Array) => this.send(n, to, bytes), copiesBytes: true },
         random,
         neighbours: new Set(),
       }, this.heatConfig));
@@ -629,7 +632,8 @@ export class Simulator {
     const j = this.idIndex.get(to);
     if (j === undefined) return;
     const at = this.network.route(from, j, bytes.length, this.nowMs);
-    if (at >= 0) this.events.push(at, EV_MESSAGE, j, from, bytes);
+    // The node lends its scratch buffer (the transport says it copies): the copy travels.
+    if (at >= 0) this.events.push(at, EV_MESSAGE, j, from, this.payloads.copy(bytes));
   }
 
   // ---------- the run ----------
@@ -1320,8 +1324,14 @@ export class Simulator {
         this.heat[i]!.tick(ev.timeMs);
         this.scheduleTick(i);
       } else {
-        if (!this.network.arrive(i)) continue;
-        this.heat[i]!.receive(this.ids[ev.b]!, ev.payload!, ev.timeMs);
+        const bytes = ev.payload!;
+        if (!this.network.arrive(i)) {
+          this.payloads.release(bytes);
+          continue;
+        }
+        this.heat[i]!.receive(this.ids[ev.b]!, bytes, ev.timeMs);
+        // receive() keeps nothing of the bytes (claims are copied into its store).
+        this.payloads.release(bytes);
         this.scheduleTick(i);
         const t = this.trial;
         if (t !== null && i < this.n && t.reached[i] === 0 && ev.timeMs <= t.endMs) {

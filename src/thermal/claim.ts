@@ -72,10 +72,18 @@ export interface HeatCrypto {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 }
 
-/** Real Ed25519 with node:crypto. Public KeyObjects are cached per raw key (building one costs more than a verify's setup). */
+/**
+ * Public KeyObjects by raw key, shared by every ed25519Crypto of the process (a KeyObject is
+ * immutable): building one costs more than a verify's setup, and in a simulated cluster a
+ * thousand nodes verify with the same thousand keys. Bounded: cleared when full.
+ */
+const PUBLIC_KEYS = new Map<string, KeyObject>();
+const PUBLIC_KEYS_MAX = 4 * MAX_MEMBERS;
+
+/** Real Ed25519 with node:crypto; public KeyObjects come from PUBLIC_KEYS. */
 export function ed25519Crypto(privateKey: KeyObject): HeatCrypto {
   assert(privateKey.asymmetricKeyType === 'ed25519', 'the heat key is an Ed25519 key');
-  const keys = new Map<string, KeyObject>();
+  const keys = PUBLIC_KEYS;
   return {
     sign: (message) => new Uint8Array(edSign(null, message, privateKey)),
     verify(publicKey, message, signature) {
@@ -88,7 +96,7 @@ export function ed25519Crypto(privateKey: KeyObject): HeatCrypto {
         } catch {
           return false;
         }
-        if (keys.size >= MAX_MEMBERS) keys.clear();
+        if (keys.size >= PUBLIC_KEYS_MAX) keys.clear();
         keys.set(id, key);
       }
       try {

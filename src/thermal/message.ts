@@ -154,7 +154,8 @@ const SECTION_CLAIMS = 3;
  * whether it fitted (its count limit and MAX_MESSAGE_BYTES), so a caller fills a message to its
  * budget and drops the rest. `finish` returns a copy the transport may keep: a view into a block
  * of messages that is never written again (a transport that wants the bytes alone uses
- * byteOffset and byteLength, not `.buffer`).
+ * byteOffset and byteLength, not `.buffer`); `finish(true)` lends the scratch buffer instead, for
+ * a transport that copies before it returns.
  */
 export class MessageWriter {
   private readonly buf = new Uint8Array(MAX_MESSAGE_BYTES);
@@ -232,7 +233,7 @@ export class MessageWriter {
     return this.at === HEADER_BYTES;
   }
 
-  finish(): Uint8Array {
+  finish(lend = false): Uint8Array {
     assert(this.open, 'a message was begun');
     this.open = false;
     const v = this.view;
@@ -241,6 +242,8 @@ export class MessageWriter {
     v.setUint8(14, this.counts[SECTION_RUMOURS]!);
     v.setUint8(15, this.counts[SECTION_CLAIMS]!);
     const n = this.at;
+    // Lent: the scratch buffer itself, valid until the next begin (for a transport that copies).
+    if (lend) return this.buf.subarray(0, n);
     if (this.blockAt + n > this.block.length) {
       this.block = new Uint8Array(MESSAGE_BLOCK_BYTES);
       this.blockAt = 0;

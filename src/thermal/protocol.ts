@@ -67,6 +67,12 @@ export { ed25519Crypto, type HeatCrypto, type HeatReading } from './claim.js';
 export interface HeatTransport {
   /** Sends best-effort (may be lost, delayed, duplicated, reordered). Must not call back into the node synchronously. */
   send(to: string, bytes: Uint8Array): void;
+  /**
+   * True if send() copies the bytes before it returns. The node then lends its scratch buffer
+   * (valid only during the call) instead of handing over a copy of its own: one copy a message
+   * fewer, and the transport decides where its copies live (the simulator reuses its memory).
+   */
+  readonly copiesBytes?: boolean;
 }
 
 export interface HeatConfig {
@@ -337,6 +343,8 @@ export class HeatNode {
   private readonly verifier: ClaimVerifier;
   private readonly crypto: HeatCrypto;
   private readonly transport: HeatTransport;
+  /** The transport copies what it is sent: finished messages are lent, not copied (HeatTransport.copiesBytes). */
+  private readonly lendBytes: boolean;
   private readonly random: () => number;
 
   // What this node holds of each member (its own entry included).
@@ -439,6 +447,7 @@ export class HeatNode {
     this.verifier = new ClaimVerifier(this.tag);
     this.crypto = components.crypto;
     this.transport = components.transport;
+    this.lendBytes = components.transport.copiesBytes === true;
     this.random = components.random;
 
     const n = this.n;
@@ -1304,7 +1313,7 @@ export class HeatNode {
       this.sweepAt = (this.sweepAt + 1) % n;
     }
     this.writeRumours(w, to);
-    this.send(to, w.finish());
+    this.send(to, w.finish(this.lendBytes));
   }
 
   /**
@@ -1333,7 +1342,7 @@ export class HeatNode {
     this.writeWants(w, now);
     this.writeRumours(w, to);
     this.writePushes(w, now);
-    this.send(to, w.finish());
+    this.send(to, w.finish(this.lendBytes));
   }
 
   /** A CLAIMS reply: what the peer wanted or is behind on, and what this node wants. */
@@ -1342,18 +1351,18 @@ export class HeatNode {
     this.writeWants(w, now);
     this.writePushes(w, now);
     if (w.empty) return w.abandon();
-    this.send(to, w.finish());
+    this.send(to, w.finish(this.lendBytes));
   }
 
   private sendClaims(to: number, m: number): void {
     const w = this.writer.begin(MessageType.CLAIMS, this.tag, 0, NO_MEMBER);
     w.claim(this.claims, m * CLAIM_BYTES);
-    this.send(to, w.finish());
+    this.send(to, w.finish(this.lendBytes));
   }
 
   private sendSmall(type: MessageType, to: number, seq: number, target: number): void {
     const w = this.writer.begin(type, this.tag, seq, target);
-    this.send(to, w.finish());
+    this.send(to, w.finish(this.lendBytes));
   }
 
   // ---------------------------------------------------------------- price

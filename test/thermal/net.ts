@@ -20,6 +20,8 @@ export interface NetOptions {
   neighbours?: (i: number, n: number) => number[];
   /** Extra one-way delay on everything a node sends and receives (a slow node). */
   slowMs?: (i: number) => number;
+  /** The transport copies what it is sent (HeatTransport.copiesBytes): nodes lend their scratch buffers. */
+  copiesBytes?: boolean;
 }
 
 interface Event {
@@ -112,7 +114,9 @@ export class Net {
           publicKey: ks[i]!.raw,
           crypto,
           members: this.members,
-          transport: { send: (to, bytes) => this.send(i, to, bytes) },
+          transport: o.copiesBytes === true
+            ? { send: (to, bytes) => this.send(i, to, bytes.slice()), copiesBytes: true }
+            : { send: (to, bytes) => this.send(i, to, bytes) },
           random: seededRandom(o.seed * 7919 + i + 1),
           ...(neighbours ? { neighbours } : {}),
         },

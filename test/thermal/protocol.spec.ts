@@ -50,7 +50,24 @@ describe('heat protocol: dissemination', () => {
     };
     assert.equal(run(), run());
   });
+
+  it('a node that lends its buffer to a copying transport sends exactly what it would hand over', () => {
+    const run = (copiesBytes: boolean) => {
+      const net = new Net({ nodes: 20, seed: 6, loss: 0.05, duplicate: 0.02, jitterMs: 10, copiesBytes });
+      for (let i = 0; i < 20; i++) net.nodes[i]!.observe(reading(60 + i), 0);
+      net.run(30_000);
+      return net.nodes.map((n) => `${n.stats.bytesSent}/${n.stats.claimsAccepted}/${n.stats.messagesReceived}`).join(',');
+    };
+    const lent = run(true);
+    assert.equal(lent, run(false));
+    assert.ok(holdsAllEverywhere(lent), lent);
+  });
 });
+
+/** Every node accepted some claims in a stats string of the test above. */
+function holdsAllEverywhere(stats: string): boolean {
+  return stats.split(',').every((s) => Number(s.split('/')[1]) > 0);
+}
 
 describe('heat protocol: the alarm', () => {
   it('reaches 99% of 1,000 nodes in under 2 s at 1% loss; neighbours lower their price, the dying node raises its own', () => {
