@@ -383,6 +383,7 @@ export class Simulator {
   private readonly stalledUntilMs: Float64Array;
   private readonly tickAtMs: Float64Array;
   private readonly events: EventQueue;
+  private readonly reading = { tempC: 0, powerW: 0, headroomW: 0, price: 0 };
   /** The bytes of the messages in flight (payloads.ts). */
   private readonly payloads = new PayloadPool();
   private readonly ev = poppedEvent();
@@ -1226,7 +1227,13 @@ export class Simulator {
       this.capPrice[i] = this.capCtl[i]!.update(nowMs, delivered[i]!);
       if (this.stalledUntilMs[i]! <= nowMs) {
         const h = this.heat[i]!;
-        h.observe({ tempC: temp[i]!, powerW: delivered[i]!, headroomW: Math.max(0, capW - delivered[i]!), price: this.price[i]! }, nowMs);
+        // One reading object for every node (observe copies it): no allocation per node-step.
+        const r = this.reading;
+        r.tempC = temp[i]!;
+        r.powerW = delivered[i]!;
+        r.headroomW = Math.max(0, capW - delivered[i]!);
+        r.price = this.price[i]!;
+        h.observe(r, nowMs);
         this.heatFactor[i] = h.priceFactor(nowMs);
         if (this.gossip) this.scheduleTick(i);
       }

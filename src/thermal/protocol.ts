@@ -195,9 +195,9 @@ export const DEFAULT_HEAT_CONFIG: Readonly<HeatConfig> = Object.freeze({
 
 /** What became of a received message. Bad input is an outcome, never a throw. */
 export const ReceiveOutcome = {
-  /** Processed: a probe, an exchange, or at least one new claim. */
+  /** Processed: a probe or exchange message (PING, ACK, …, whatever its claims), or a CLAIMS message with at least one new claim. */
   ACCEPTED: 'accepted',
-  /** Its claims were all held already, at that version. */
+  /** (A CLAIMS message, as the next four.) Its claims were all held already, at that version. */
   DUPLICATE: 'duplicate',
   /** A claim older than the one held. */
   REPLAYED: 'replayed',
@@ -980,7 +980,7 @@ export class HeatNode {
     if (urgent) {
       this.urgentVersion[m] = version;
       this.adverts.remove(m);
-      this.urgentAdverts.put({ key: m, version, transmits: 0, limit: 2 * this.advertLimit, urgent: false });
+      this.urgentAdverts.put({ key: m, version, transmits: 0, limit: 2 * this.advertLimit });
     } else {
       this.urgentAdverts.remove(m);
       this.adverts.put(m, version, this.advertLimit);
@@ -1065,7 +1065,9 @@ export class HeatNode {
         if (pushes.size > 0 || this.refuting.size > 0) this.sendReply(h, now);
         break;
     }
-    if (p.claims > 0 && accepted === 0 && outcome !== undefined) return outcome;
+    // A probe or an exchange message was used whatever its claims were (their verdicts are
+    // counted in stats.rejected); a CLAIMS message is only its claims.
+    if (p.type === MessageType.CLAIMS && p.claims > 0 && accepted === 0 && outcome !== undefined) return outcome;
     return ReceiveOutcome.ACCEPTED;
   }
 
@@ -1204,7 +1206,7 @@ export class HeatNode {
 
   private spreadRumour(kind: RumourKind, subject: number, accuser: number, version: number): void {
     const key = subject * 0x10000 + (kind === RumourKind.DEAD ? RUMOUR_DEAD_KEY : accuser);
-    this.rumours.put({ key, kind, subject, accuser, version, transmits: 0, limit: this.rumourLimit, urgent: false });
+    this.rumours.put({ key, kind, subject, accuser, version, transmits: 0, limit: this.rumourLimit });
   }
 
   private onStateChange(m: number, now: number): void {

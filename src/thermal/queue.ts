@@ -1,7 +1,7 @@
 /**
  * A transmit-limited queue (SWIM's piggyback buffer; memberlist's TransmitLimitedQueue): each
- * entry is sent on up to `limit` messages, the least-sent first and urgent ones before all, and
- * then forgotten. A later entry with the same key replaces an earlier one. Bounded: when full, the
+ * entry is sent on up to `limit` messages, the least-sent first, and then forgotten. (Urgent
+ * entries, an alarm or a refutation, have a queue of their own that is drained first.) A later entry with the same key replaces an earlier one. Bounded: when full, the
  * most-sent entry makes room (it has had the most chances to spread already).
  */
 import { assert } from '../assert.js';
@@ -10,8 +10,6 @@ export interface Queued {
   key: number;
   transmits: number;
   limit: number;
-  /** Sent before the rest (an alarm, a refutation). */
-  urgent: boolean;
 }
 
 export class TransmitQueue<T extends Queued> {
@@ -40,7 +38,7 @@ export class TransmitQueue<T extends Queued> {
     }
     if (es.length >= this.capacity) {
       let worst = 0;
-      for (let i = 1; i < es.length; i++) if (rank(es[i]!) > rank(es[worst]!)) worst = i;
+      for (let i = 1; i < es.length; i++) if (es[i]!.transmits > es[worst]!.transmits) worst = i;
       es[worst] = es[es.length - 1]!;
       es.pop();
     }
@@ -67,14 +65,14 @@ export class TransmitQueue<T extends Queued> {
   }
 
   /**
-   * Offers up to `max` entries to `send`, urgent and least-sent first; each one `send` accepts
+   * Offers up to `max` entries to `send`, least-sent first; each one `send` accepts
    * counts as one transmission. `send` returns false when the message is full. Entries past their
    * limit are dropped. Returns how many were sent.
    */
   take(max: number, send: (e: T) => boolean): number {
     const es = this.entries;
     if (es.length === 0 || max <= 0) return 0;
-    if (es.length > max || es.some((e) => e.urgent)) es.sort((a, b) => rank(a) - rank(b));
+    if (es.length > max) es.sort((a, b) => a.transmits - b.transmits);
     const n = Math.min(max, es.length);
     let spent = false;
     let sent = 0;
@@ -92,11 +90,6 @@ export class TransmitQueue<T extends Queued> {
   *[Symbol.iterator](): IterableIterator<T> {
     yield* this.entries;
   }
-}
-
-/** Lower first: urgent entries, then the least sent. */
-function rank(e: Queued): number {
-  return (e.urgent ? 0 : 1_000_000) + e.transmits;
 }
 
 /**

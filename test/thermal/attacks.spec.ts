@@ -163,4 +163,17 @@ describe('heat protocol: attacks found in review', () => {
     net.run(5_000);
     assert.equal(net.nodes[1]!.peer(nameOf(0))!.alarm, true);
   });
+
+  it('a probe carrying a claim already held is answered and accepted; a CLAIMS message of it alone is a duplicate', () => {
+    const { net, tag } = setup();
+    const victim = net.nodes[1]!;
+    const held = victim.peer(nameOf(ATTACKER))!.version;
+    const dup = claim(tag, net.cryptos[ATTACKER]!, { version: held });
+    const sent = victim.stats.messagesSent;
+    const dups = victim.stats.rejected.duplicate ?? 0;
+    assert.equal(victim.receive(nameOf(ATTACKER), message(tag, MessageType.PING, { claims: [dup] }), net.now), ReceiveOutcome.ACCEPTED);
+    assert.equal(victim.stats.messagesSent, sent + 1, 'the PING was answered');
+    assert.equal(victim.receive(nameOf(ATTACKER), message(tag, MessageType.CLAIMS, { claims: [dup] }), net.now), ReceiveOutcome.DUPLICATE);
+    assert.equal(victim.stats.rejected.duplicate, dups + 2, 'both duplicates are counted');
+  });
 });
