@@ -18,7 +18,7 @@
 import { machineInfo } from '../energy/calibration.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SIM_CONFIG, defaultRacks, POLICIES, plots, simulate, type SimConfig, type SimSummary } from '../sim/index.js';
+import { defaultRacks, POLICIES, plots, simulate, type SimConfig, type SimSummary } from '../sim/index.js';
 import { coolingLine } from '../sim/report.js';
 
 export interface Goal {
@@ -46,7 +46,8 @@ export interface SimBench extends SimScenarioResult {
 
 /** The two scenarios: the cooling settings each overrides (the rest is DEFAULT_SIM_CONFIG). */
 export const BENCH_SCENARIOS: Readonly<Record<string, Partial<SimConfig>>> = {
-  'uniform room': { cooling: { ...DEFAULT_SIM_CONFIG.cooling, failuresPerH: 0, rowGradientC: 0 } },
+  // Only the two settings: simConfig fills in the rest (racksMax fitted to the room).
+  'uniform room': { cooling: { failuresPerH: 0, rowGradientC: 0 } as SimConfig['cooling'] },
   'cooling failures': {},
 };
 
@@ -113,7 +114,7 @@ export function evaluateGoals(s: SimSummary): Record<string, Goal> {
     // The goal is for 1,000 nodes × 1 h; another size's wall time is reported, not judged.
     wall_s: s.nodes === 1000 && s.duration_s === 3600
       ? goal('≤ 60 s for 1,000 nodes × 1 h (the slowest policy)', s.wall_s, (x) => x <= 60)
-      : { target: `≤ 60 s is the goal for 1,000 nodes × 1 h; this run is ${s.nodes} × ${s.duration_s} s`, measured: s.wall_s, met: null },
+      : { target: `≤ 60 s, judged only for 1,000 nodes × 1 h; this run is ${s.nodes} × ${s.duration_s} s`, measured: s.wall_s, met: null },
   };
 }
 

@@ -90,3 +90,14 @@ it('maxwell bench sim --plots DIR writes every policy\'s plots; --plots is refus
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('maxwell bench sim and maxwell sim run a one-rack room (41 nodes); wall time is judged only at 1,000 × 1 h', async () => {
+  const r = await maxwell(['bench', 'sim', '--nodes', '41', '--seconds', '20', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as { racks: number; goals: Record<string, { met: boolean | null; target: string }> };
+  assert.equal(result.racks, 1);
+  assert.equal(result.goals.wall_s!.met, null);
+  assert.match(result.goals.wall_s!.target, /judged only for 1,000 nodes × 1 h; this run is 41 × 20 s/);
+  const s = await maxwell(['sim', '--nodes', '41', '--duration', '20', '--json']);
+  assert.equal(s.code, 0, s.stderr);
+});
