@@ -150,7 +150,7 @@ function formatScenario(r: SimScenarioResult): string {
   }
   lines.push('', 'goals (maxwell against fair-share):');
   for (const [name, g] of Object.entries(r.goals)) {
-    const verdict = g.met === null ? 'not measured' : g.met ? 'met' : 'NOT MET';
+    const verdict = g.met === null ? (g.measured === null ? 'not measured' : 'not judged') : g.met ? 'met' : 'NOT MET';
     lines.push(`  ${name.padEnd(28)} ${g.measured === null ? '-' : g.measured.toPrecision(3).padStart(8)}  (goal ${g.target})  ${verdict}`);
   }
   return lines.join('\n');

@@ -122,8 +122,11 @@ export const SIM_NODES_MAX = 100_000;
  */
 export const SIM_GOSSIP_NODES_MAX = 2000;
 export const SIM_DURATION_S_MAX = 7 * 24 * 3600;
-/** Job slots (nodes × maxJobsPerNode): each costs ~8 bytes in the node tables, 16 M of them ~130 MB. */
-export const SIM_JOB_SLOTS_MAX = 16_000_000;
+/**
+ * Job slots (nodes × maxJobsPerNode + maxQueue): each costs ~106 bytes (the job table's eleven
+ * Float64 columns and the rest, and its place in a node's list), so 10 M of them ~1 GB.
+ */
+export const SIM_JOB_SLOTS_MAX = 10_000_000;
 /** Heat-map cells (samples × rows), 8 bytes each. */
 export const SIM_HEAT_MAP_CELLS_MAX = 4_000_000;
 
@@ -275,7 +278,8 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   num('migration.sPerGiB', c.migration.sPerGiB, 0, 1e6);
   num('migration.jPerGiB', c.migration.jPerGiB, 0, 1e6);
   num('rentTokensPerGiBS', c.rentTokensPerGiBS, 0, 1e6);
-  num('drain.intervalS', c.drain.intervalS, c.stepS, SIM_DURATION_S_MAX);
+  // Shorter than a step: nodes look every step.
+  num('drain.intervalS', c.drain.intervalS, 0.001, SIM_DURATION_S_MAX);
   int('drain.maxMovesPerNode', c.drain.maxMovesPerNode, 0, 4096);
   num('drain.minWorkLeftS', c.drain.minWorkLeftS, 0, 1e6);
   int('deadObservers', c.deadObservers, 0, SIM_NODES_MAX);
@@ -298,7 +302,7 @@ export function simConfig(partial: Partial<SimConfig> = {}): SimConfig {
   int('heatMapRows', c.heatMapRows, 1, 10_000);
   // The simulator's big tables, bounded so that a config fails here rather than as an
   // out-of-memory crash mid-run: a job slot per node × maxJobsPerNode, and the heat map's cells.
-  if (c.nodes * c.maxJobsPerNode > SIM_JOB_SLOTS_MAX) throw new MaxwellError(ErrorCode.SIM_LIMIT, `nodes × maxJobsPerNode (${c.nodes} × ${c.maxJobsPerNode}) must be at most ${SIM_JOB_SLOTS_MAX}`);
+  if (c.nodes * c.maxJobsPerNode + c.maxQueue > SIM_JOB_SLOTS_MAX) throw new MaxwellError(ErrorCode.SIM_LIMIT, `nodes × maxJobsPerNode + maxQueue (${c.nodes} × ${c.maxJobsPerNode} + ${c.maxQueue}) must be at most ${SIM_JOB_SLOTS_MAX}`);
   if (c.samples * c.heatMapRows > SIM_HEAT_MAP_CELLS_MAX) throw new MaxwellError(ErrorCode.SIM_LIMIT, `samples × heatMapRows (${c.samples} × ${c.heatMapRows}) must be at most ${SIM_HEAT_MAP_CELLS_MAX}`);
   num('drain.ratio', c.drain.ratio, 1, 100);
   num('dispatcher.loadTauS', c.dispatcher.loadTauS, 0.001, 1e6);

@@ -413,6 +413,7 @@ export class Simulator {
   private watchedMs = 0;
   private nextPollMs = 0;
   private lastPollMs = 0;
+  private sweptAtMs = -1;
   /** Node-seconds live nodes spent throttled. */
   private throttledUpS = 0;
   // Sampling.
@@ -733,6 +734,11 @@ export class Simulator {
 
   private arrive(k: number, tMs: number): void {
     const a = this.scenario.arrivals;
+    // A full queue is swept of expired loopers at most once a step (a sweep is O(queue)).
+    if (this.qLen >= this.queue.length && tMs > this.sweptAtMs) {
+      this.sweptAtMs = tMs;
+      this.sweepQueue(tMs);
+    }
     const j = this.jobs.alloc();
     if (j < 0 || this.qLen >= this.queue.length) {
       if (j >= 0) this.jobs.release(j);
@@ -791,6 +797,26 @@ export class Simulator {
       }
       if (this.gossip) this.viewPlaced(node, tMs);
     }
+  }
+
+  /**
+   * Drops every queued looper whose deadline has passed, wherever it waits (dispatchQueue drops
+   * those that reach the head; behind an inference job that finds no node, dead loopers would
+   * hold queue slots). Keeps the order of the rest. O(queue).
+   */
+  private sweepQueue(tMs: number): void {
+    const J = this.jobs;
+    const q = this.queue;
+    const cap = q.length;
+    let kept = 0;
+    for (let k = 0; k < this.qLen; k++) {
+      const j = q[(this.qHead + k) % cap]!;
+      if (J.kind[j] !== JOB_INFER && J.deadlineMs[j]! <= tMs) {
+        J.release(j);
+        this.m.loopersExpiredQueued++;
+      } else q[(this.qHead + kept++) % cap] = j;
+    }
+    this.qLen = kept;
   }
 
   /** The policy's node for the next job, or -1 if no node has room. */
@@ -1130,13 +1156,16 @@ export class Simulator {
       }
       demand[i] = this.idleW + this.busy[i]! * this.corePowerW;
       // The hardware holds the node at its cap (RAPL-style): the active part is scaled down.
-      // A migration's energy (the NIC and the memory copy, outside the CPU's cap) is drawn at
-      // its own power, over as many steps as that takes.
+      // A migration's energy (the NIC and the memory copy: outside the hardware's CPU cap, but in
+      // the node's power that its cap controller and its claims see) is drawn at its own power,
+      // over as many steps as that takes.
       const base = Math.min(demand[i]!, capW);
       if (this.extraJ[i]! > 0) {
         const extraW = Math.min(this.extraJ[i]! / dtS, this.migrationW, NODE_POWER_W_MAX - base);
         capped[i] = base + extraW;
         this.extraJ[i]! -= extraW * dtS;
+        // Counted as drawn: a share a failure or the run's end leaves undrawn was never spent.
+        this.m.migrationEnergyJ += extraW * dtS;
         if (this.extraJ[i]! < 1e-9) this.extraJ[i] = 0;
       } else capped[i] = base;
       if (demand[i]! > capW) this.m.cappedNodeS += dtS;
@@ -1224,6 +1253,8 @@ export class Simulator {
     const utilGain = -Math.expm1(-this.config.stepS / this.config.price.utilTauS);
     for (let i = 0; i < n; i++) {
       if (this.network.up[i] === 0) continue;
+      // The cap controller and the claim see all the node's power, a migration's included: the
+      // node's power budget is the node's, whatever draws it.
       this.capPrice[i] = this.capCtl[i]!.update(nowMs, delivered[i]!);
       if (this.stalledUntilMs[i]! <= nowMs) {
         const h = this.heat[i]!;
@@ -1300,7 +1331,6 @@ export class Simulator {
         J.movedAtMs[best] = nowMs;
         this.extraJ[i]! += migJ / 2;
         this.extraJ[dest]! += migJ / 2;
-        this.m.migrationEnergyJ += migJ;
         this.m.migrations++;
       }
     }
@@ -1469,6 +1499,8 @@ export class Simulator {
 
   private finish(): void {
     this.closeTrial();
+    // Loopers still queued past their deadline at the end expired there too.
+    this.sweepQueue(this.config.durationS * 1000);
     this.m.throttledNodeS = this.throttledUpS;
     const durMs = this.config.durationS * 1000;
     this.m.coolingEvents = this.scenario.cooling.filter((e) => e.startMs < durMs).length;

@@ -197,7 +197,7 @@ export const DEFAULT_HEAT_CONFIG: Readonly<HeatConfig> = Object.freeze({
 export const ReceiveOutcome = {
   /** Processed: a probe or exchange message (PING, ACK, …, whatever its claims), or a CLAIMS message with at least one new claim. */
   ACCEPTED: 'accepted',
-  /** (A CLAIMS message, as the next four.) Its claims were all held already, at that version. */
+  /** (A CLAIMS message, as the next three.) Its claims were all held already, at that version. */
   DUPLICATE: 'duplicate',
   /** A claim older than the one held. */
   REPLAYED: 'replayed',

@@ -75,8 +75,11 @@ describe('cooling failures in the scenario', () => {
     refuses({ workload: { ...simConfig({}).workload, periodS: 0 } }, 'workload.periodS');
     refuses({ price: { loadWeight: 4, utilTauS: 0 } }, 'price.utilTauS');
     refuses({ deadPollMs: 0 }, 'deadPollMs');
-    refuses({ maxJobsPerNode: 4096, nodes: 8000, racks: 8, policy: 'fair-share' }, 'maxJobsPerNode', ErrorCode.SIM_LIMIT);
+    refuses({ maxJobsPerNode: 2048, nodes: 8000, racks: 8, policy: 'fair-share' }, 'maxJobsPerNode', ErrorCode.SIM_LIMIT);
     refuses({ samples: 10_000, heatMapRows: 10_000 }, 'heatMapRows', ErrorCode.SIM_LIMIT);
+    refuses({ maxQueue: 10_000_000 }, 'maxQueue', ErrorCode.SIM_LIMIT);
+    // A step of a minute with the default drain interval (10 s): nodes drain every step.
+    assert.equal(simConfig({ nodes: 8, racks: 2, stepS: 60 }).drain.intervalS, 10);
   });
 });
 

@@ -3,7 +3,7 @@
 // take nodes down and restart their jobs elsewhere.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulate, type SimConfig } from '../../src/sim/index.js';
+import { simConfig, simulate, type SimConfig } from '../../src/sim/index.js';
 
 const base: Partial<SimConfig> = { nodes: 40, racks: 4, durationS: 180, seed: 5, alarms: 0, failures: { mtbfH: 0, repairS: 60 }, slow: { fraction: 0, ms: 0 } };
 const net = (loss: number, partitions: SimConfig['network']['partitions'] = []) => ({ intraRackMs: 0.1, interRackMs: 0.3, jitterMs: 0.2, loss, partitions });
@@ -60,4 +60,39 @@ it('no job is lost or made: every live job is queued or on a live node, through 
     assert.equal(checked, 600);
     assert.ok(downSeen > 0, `${policy}: no node was ever down`);
   }
+});
+
+it('loopers that expire in the queue are dropped and counted, and no job is lost meanwhile', () => {
+  // Two slots a node and four times the load: the queue grows, and loopers die waiting in it.
+  const overload: Partial<SimConfig> = { ...base, nodes: 8, racks: 2, durationS: 300, maxJobsPerNode: 2, workload: { ...simConfig({}).workload, inferLoad: 2, looperLoad: 2, looperDeadlineS: 30 } };
+  for (const policy of ['maxwell', 'fair-share'] as const) {
+    let bad = 0;
+    const { summary } = simulate(overload, [policy], {
+      afterStep: (sim) => {
+        let placed = 0;
+        for (let i = 0; i < 8; i++) placed += sim.jobsAt(i);
+        if (placed + sim.queued !== sim.liveJobs) bad++;
+      },
+    });
+    const p = summary.policies[0]!;
+    assert.equal(bad, 0, `${policy}: steps where jobs were lost or made`);
+    assert.ok(p.loopers_expired_in_queue > 0, `${policy}: ${p.loopers_expired_in_queue} expired in the queue`);
+    assert.ok(p.loopers_expired_in_queue <= p.loopers_arrived);
+  }
+});
+
+it('the dead-verdict watch counts the time between polls as it was, whatever the poll period', () => {
+  // Polls fall on step boundaries: every 1.5 s asked is every 2 s done. The hours watched must not depend on it.
+  const watched = (deadPollMs: number) => simulate({ ...base, durationS: 120, deadPollMs }, ['maxwell']).summary.watched_node_h!;
+  const every1 = watched(1000);
+  const every15 = watched(1500);
+  assert.ok(every1 > 0);
+  assert.ok(Math.abs(every15 - every1) / every1 < 0.03, `${every15} against ${every1} node-h`);
+});
+
+it('migration energy is counted as it is drawn, within the energy the cluster drew', () => {
+  const { summary } = simulate({ ...base, nodes: 40, racks: 4, durationS: 600, cooling: { ...simConfig({}).cooling, failuresPerH: 30 } }, ['maxwell']);
+  const p = summary.policies[0]!;
+  assert.ok(p.migrations > 0, 'some jobs moved');
+  assert.ok(p.migration_energy_j > 0 && p.migration_energy_j < p.energy_j, `${p.migration_energy_j} J of ${p.energy_j}`);
 });

@@ -70,6 +70,8 @@ export class Net {
   readonly members = new Map<string, Uint8Array>();
   readonly random: () => number;
   readonly cryptos: HeatCrypto[] = [];
+  /** With copiesBytes: the distinct buffers the nodes handed to send (lent scratch buffers: one a node). */
+  readonly lentBuffers = new Set<ArrayBufferLike>();
   now = 0;
   loss: number;
   duplicate: number;
@@ -115,7 +117,13 @@ export class Net {
           crypto,
           members: this.members,
           transport: o.copiesBytes === true
-            ? { send: (to, bytes) => this.send(i, to, bytes.slice()), copiesBytes: true }
+            ? {
+                send: (to, bytes) => {
+                  this.lentBuffers.add(bytes.buffer);
+                  this.send(i, to, bytes.slice());
+                },
+                copiesBytes: true,
+              }
             : { send: (to, bytes) => this.send(i, to, bytes) },
           random: seededRandom(o.seed * 7919 + i + 1),
           ...(neighbours ? { neighbours } : {}),

@@ -56,6 +56,11 @@ describe('heat protocol: dissemination', () => {
       const net = new Net({ nodes: 20, seed: 6, loss: 0.05, duplicate: 0.02, jitterMs: 10, copiesBytes });
       for (let i = 0; i < 20; i++) net.nodes[i]!.observe(reading(60 + i), 0);
       net.run(30_000);
+      if (copiesBytes) {
+        // Lent, not copied: every message of a node came from its one scratch buffer.
+        const sent = net.nodes.reduce((a, n) => a + n.stats.messagesSent, 0);
+        assert.ok(sent > 1000 && net.lentBuffers.size === 20, `${net.lentBuffers.size} buffers for ${sent} messages`);
+      }
       return net.nodes.map((n) => `${n.stats.bytesSent}/${n.stats.claimsAccepted}/${n.stats.messagesReceived}`).join(',');
     };
     const lent = run(true);
