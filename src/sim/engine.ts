@@ -777,7 +777,7 @@ export class Simulator {
     const J = this.jobs;
     while (this.qLen > 0) {
       const j = this.queue[this.qHead]!;
-      if (J.kind[j] !== JOB_INFER && J.deadlineMs[j]! <= tMs) {
+      if (this.expiredLooper(j, tMs)) {
         // A looper whose deadline passed while it waited is gone: nobody wants it run now.
         this.qHead = (this.qHead + 1) % this.queue.length;
         this.qLen--;
@@ -804,6 +804,10 @@ export class Simulator {
    * those that reach the head; behind an inference job that finds no node, dead loopers would
    * hold queue slots). Keeps the order of the rest. O(queue).
    */
+  private expiredLooper(j: number, tMs: number): boolean {
+    return this.jobs.kind[j] !== JOB_INFER && this.jobs.deadlineMs[j]! <= tMs;
+  }
+
   private sweepQueue(tMs: number): void {
     const J = this.jobs;
     const q = this.queue;
@@ -811,7 +815,7 @@ export class Simulator {
     let kept = 0;
     for (let k = 0; k < this.qLen; k++) {
       const j = q[(this.qHead + k) % cap]!;
-      if (J.kind[j] !== JOB_INFER && J.deadlineMs[j]! <= tMs) {
+      if (this.expiredLooper(j, tMs)) {
         J.release(j);
         this.m.loopersExpiredQueued++;
       } else q[(this.qHead + kept++) % cap] = j;

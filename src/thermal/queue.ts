@@ -1,8 +1,9 @@
 /**
  * A transmit-limited queue (SWIM's piggyback buffer; memberlist's TransmitLimitedQueue): each
  * entry is sent on up to `limit` messages, the least-sent first, and then forgotten. (Urgent
- * entries, an alarm or a refutation, have a queue of their own that is drained first.) A later entry with the same key replaces an earlier one. Bounded: when full, the
- * most-sent entry makes room (it has had the most chances to spread already).
+ * entries, an alarm or a refutation, have a queue of their own that is drained first.) A later
+ * entry with the same key replaces an earlier one. Bounded: when full, the most-sent entry makes
+ * room (it has had the most chances to spread already).
  */
 import { assert } from '../assert.js';
 
